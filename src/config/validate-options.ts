@@ -1,0 +1,214 @@
+import { ObservabilityError } from '../errors/obs-error';
+
+/** How one option is checked. Kept as data so every component declares its options in one place. */
+export type OptionRule =
+  | { readonly type: 'string'; readonly nonEmpty?: boolean; readonly pattern?: RegExp; readonly patternText?: string }
+  | { readonly type: 'boolean' }
+  | { readonly type: 'integer'; readonly min: number; readonly max: number }
+  | { readonly type: 'enum'; readonly values: readonly string[] }
+  | { readonly type: 'function' }
+  | { readonly type: 'stringArray'; readonly maxItems: number }
+  | { readonly type: 'matcherArray'; readonly maxItems: number }
+  | { readonly type: 'writable' }
+  | { readonly type: 'logger' }
+  | { readonly type: 'env' };
+
+export type OptionSchema = Readonly<Record<string, OptionRule>>;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Edit distance, used only at construction for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Closest known key to `key`, or undefined when none is close enough to be a plausible misspelling. */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const candidate of known) {
+    const score = distance(lower, candidate.toLowerCase());
+    if (score < bestScore) {
+      bestScore = score;
+      best = candidate;
+    }
+  }
+  const limit = Math.max(2, Math.floor(key.length / 3));
+  return bestScore <= limit ? best : undefined;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function isRequestLike(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { method?: unknown }).method === 'string' &&
+    typeof (value as { headers?: unknown }).headers === 'object' &&
+    typeof (value as { on?: unknown }).on === 'function'
+  );
+}
+
+/**
+ * Throws when a factory receives `(req, res, next)`, i.e. it was passed to `app.use()` without being called.
+ * Express hands the thrown error to the error handlers, so the mistake shows on the first request.
+ */
+export function assertNotUsedAsMiddleware(factoryName: string, args: ArrayLike<unknown>): void {
+  if (args.length >= 2 && isRequestLike(args[0])) {
+    throw new ObservabilityError(
+      'OBS_ERR_FACTORY_USED_AS_MIDDLEWARE',
+      `${factoryName} is a factory: call it once at start-up and mount what it returns, ` +
+        `e.g. app.use(${factoryName === 'createObservability' ? 'createObservability({ ... }).middleware' : `${factoryName}()`})`,
+    );
+  }
+}
+
+function checkRule(key: string, value: unknown, rule: OptionRule): void {
+  const wrongType = (expected: string): never => {
+    throw new ObservabilityError(
+      'OBS_ERR_OPTIONS_INVALID_TYPE',
+      `option "${key}" must be ${expected}, got ${describe(value)}`,
+      key,
+    );
+  };
+  switch (rule.type) {
+    case 'string':
+      if (typeof value !== 'string') wrongType('a string');
+      if (rule.nonEmpty && (value as string).trim() === '') {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" must not be empty`, key);
+      }
+      if (rule.pattern && !rule.pattern.test(value as string)) {
+        throw new ObservabilityError(
+          'OBS_ERR_OPTIONS_INVALID_VALUE',
+          `option "${key}" must be ${rule.patternText ?? `a string matching ${rule.pattern}`}, got ${describe(value)}`,
+          key,
+        );
+      }
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') wrongType('a boolean');
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('an integer');
+      if ((value as number) < rule.min || (value as number) > rule.max) {
+        throw new ObservabilityError(
+          'OBS_ERR_OPTIONS_INVALID_VALUE',
+          `option "${key}" must be between ${rule.min} and ${rule.max}, got ${value as number}`,
+          key,
+        );
+      }
+      return;
+    case 'enum':
+      if (typeof value !== 'string') wrongType(`one of ${rule.values.map((v) => `"${v}"`).join(', ')}`);
+      if (!rule.values.includes(value as string)) {
+        throw new ObservabilityError(
+          'OBS_ERR_OPTIONS_INVALID_VALUE',
+          `option "${key}" must be one of ${rule.values.map((v) => `"${v}"`).join(', ')}, got ${describe(value)}`,
+          key,
+        );
+      }
+      return;
+    case 'function':
+      if (typeof value !== 'function') wrongType('a function');
+      return;
+    case 'stringArray':
+    case 'matcherArray': {
+      const expected = rule.type === 'stringArray' ? 'an array of strings' : 'an array of strings or RegExps';
+      if (!Array.isArray(value)) wrongType(expected);
+      const items = value as unknown[];
+      if (items.length > rule.maxItems) {
+        throw new ObservabilityError(
+          'OBS_ERR_OPTIONS_INVALID_VALUE',
+          `option "${key}" accepts at most ${rule.maxItems} items, got ${items.length}`,
+          key,
+        );
+      }
+      items.forEach((item, i) => {
+        const ok = typeof item === 'string' ? item !== '' : rule.type === 'matcherArray' && item instanceof RegExp;
+        if (!ok) {
+          throw new ObservabilityError(
+            'OBS_ERR_OPTIONS_INVALID_TYPE',
+            `option "${key}[${i}]" must be ${rule.type === 'stringArray' ? 'a non-empty string' : 'a non-empty string or a RegExp'}, got ${describe(item)}`,
+            key,
+          );
+        }
+      });
+      return;
+    }
+    case 'writable':
+      if (value === null || typeof value !== 'object' || typeof (value as { write?: unknown }).write !== 'function') {
+        wrongType('a writable stream (an object with a write(chunk) method)');
+      }
+      return;
+    case 'logger':
+      if (
+        value === null ||
+        typeof value !== 'object' ||
+        typeof (value as { info?: unknown }).info !== 'function' ||
+        typeof (value as { child?: unknown }).child !== 'function'
+      ) {
+        wrongType('a pino logger');
+      }
+      return;
+    case 'env':
+      if (!isPlainObject(value) && value !== process.env) wrongType('an object of environment variables');
+      return;
+  }
+}
+
+/**
+ * Checks `input` against `schema`: the object itself, every key (unknown keys get a "did you mean" hint)
+ * and every value. `undefined` values count as absent. Returns a shallow, frozen copy so later mutation
+ * of the caller's object changes nothing.
+ *
+ * @throws {ObservabilityError} `OBS_ERR_OPTIONS_NOT_OBJECT`, `OBS_ERR_OPTIONS_UNKNOWN_KEY`,
+ *   `OBS_ERR_OPTIONS_INVALID_TYPE` or `OBS_ERR_OPTIONS_INVALID_VALUE`.
+ */
+export function validateOptions<T extends object>(componentName: string, input: unknown, schema: OptionSchema): Readonly<T> {
+  if (input === undefined) return Object.freeze({}) as T;
+  if (!isPlainObject(input)) {
+    throw new ObservabilityError(
+      'OBS_ERR_OPTIONS_NOT_OBJECT',
+      `${componentName}(options) expects a plain object or nothing, got ${describe(input)}`,
+    );
+  }
+  const known = Object.keys(schema);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(input)) {
+    const rule = Object.prototype.hasOwnProperty.call(schema, key) ? schema[key] : undefined;
+    if (!rule) {
+      const hint = suggestKey(key, known);
+      throw new ObservabilityError(
+        'OBS_ERR_OPTIONS_UNKNOWN_KEY',
+        `${componentName} has no option "${key}"${hint ? ` (did you mean ${hint}?)` : ''}. Known options: ${known.join(', ')}`,
+        key,
+      );
+    }
+    const value = input[key];
+    if (value === undefined) continue;
+    checkRule(key, value, rule);
+    copy[key] = Array.isArray(value) ? Object.freeze([...value]) : value;
+  }
+  return Object.freeze(copy) as T;
+}

@@ -1,0 +1,54 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
+import { parseTraceparent } from './traceparent';
+
+/**
+ * What is known about the request being served. Available anywhere in its asynchronous flow
+ * (after awaits, in timers, after body parsing) through {@link getRequestContext}.
+ */
+export interface RequestContext {
+  /** The request id, as in `req.id` and the `x-request-id` response header. */
+  readonly requestId: string;
+  /** W3C trace id from a valid incoming `traceparent` header. */
+  readonly traceId: string | undefined;
+  /** The caller's span id from a valid incoming `traceparent` header. */
+  readonly spanId: string | undefined;
+  /** HTTP method of the request. */
+  readonly method: string;
+  /** `performance.now()` when the request entered the middleware. */
+  readonly startTime: number;
+}
+
+/**
+ * The one store shared by every piece of this library, so standalone pieces (`requestId()`, `createLogger()`)
+ * cooperate. It holds no state of its own: each request's context lives only in that request's async flow.
+ */
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/**
+ * The context of the request whose code is running now, or undefined outside any request.
+ *
+ * @example
+ * const ctx = getRequestContext();
+ * await queue.publish({ ...job, requestId: ctx?.requestId });
+ */
+export function getRequestContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+/** Builds the context of a request whose id is already assigned. */
+export function buildRequestContext(req: IncomingMessage, requestId: string, startTime: number): RequestContext {
+  const trace = parseTraceparent(req.headers.traceparent);
+  return {
+    requestId,
+    traceId: trace?.traceId,
+    spanId: trace?.spanId,
+    method: req.method ?? 'GET',
+    startTime,
+  };
+}
+
+/** Runs `fn(...args)` with `context` as the current request context. */
+export function runWithContext<A extends unknown[], R>(context: RequestContext, fn: (...args: A) => R, ...args: A): R {
+  return storage.run(context, fn, ...args);
+}

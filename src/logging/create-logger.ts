@@ -1,0 +1,191 @@
+import { hostname } from 'node:os';
+import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
+import { envEnum, envString, type EnvSource } from '../config/env';
+import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { getRequestContext } from '../context/request-context';
+import { ObservabilityError } from '../errors/obs-error';
+import { createRedactor, type Redactor } from './redact';
+
+/** Log levels, lowest first. `silent` turns logging off. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Something pino can write JSON lines to: a stream, a file destination or an object with `write(line)`. */
+export type LogDestination = DestinationStream | NodeJS.WritableStream;
+
+/** Options of {@link createLogger}. Every key is optional; explicit values beat environment variables. */
+export interface LoggerOptions {
+  /** Name of the service, on every line as `service`. Env `SERVICE_NAME`. Default `'unknown_service'`. */
+  readonly serviceName?: string;
+  /** Lowest level written. Env `LOG_LEVEL`. Default `'info'`. */
+  readonly logLevel?: LogLevel;
+  /** `'json'` (one JSON object per line) or `'pretty'` (human-readable, needs `pino-pretty`). Env `LOG_FORMAT`. Default `'json'`. */
+  readonly logFormat?: LogFormat;
+  /** Write to this file (appending, directories created) instead of stdout. Env `LOG_FILE`. Default: stdout. */
+  readonly logFile?: string;
+  /** Write to this stream instead of stdout or a file (tests, custom shipping). Cannot be combined with `logFile`. */
+  readonly logDestination?: LogDestination;
+  /** Extra keys to redact at any depth, matched ignoring case and separators (`'x-session'` matches `X_Session`). Default `[]`. */
+  readonly redactKeys?: readonly string[];
+  /** Where environment variables are read from. Default `process.env`. */
+  readonly env?: EnvSource;
+}
+
+/** {@link LoggerOptions} with defaults and environment variables applied. */
+export interface ResolvedLoggerOptions {
+  readonly serviceName: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly logFile: string | undefined;
+  readonly logDestination: LogDestination | undefined;
+  readonly redactKeys: readonly string[];
+}
+
+/** Defaults of {@link LoggerOptions}. */
+export const LOGGER_DEFAULTS = Object.freeze({
+  serviceName: 'unknown_service',
+  logLevel: 'info' as LogLevel,
+  logFormat: 'json' as LogFormat,
+});
+
+export const LOGGER_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  serviceName: { type: 'string', nonEmpty: true },
+  logLevel: { type: 'enum', values: LOG_LEVELS },
+  logFormat: { type: 'enum', values: LOG_FORMATS },
+  logFile: { type: 'string', nonEmpty: true },
+  logDestination: { type: 'writable' },
+  redactKeys: { type: 'stringArray', maxItems: 256 },
+  env: { type: 'env' },
+});
+
+/**
+ * Applies environment variables and defaults to already validated logger options.
+ * @throws {ObservabilityError} `OBS_ERR_ENV_INVALID_VALUE`, `OBS_ERR_OPTIONS_CONFLICT`.
+ */
+export function resolveLoggerOptions(options: LoggerOptions): ResolvedLoggerOptions {
+  const env = options.env ?? process.env;
+  if (options.logFile !== undefined && options.logDestination !== undefined) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', 'options "logFile" and "logDestination" cannot be used together', 'logFile');
+  }
+  return Object.freeze({
+    serviceName: options.serviceName ?? envString(env, 'SERVICE_NAME') ?? LOGGER_DEFAULTS.serviceName,
+    logLevel: options.logLevel ?? envEnum(env, 'LOG_LEVEL', LOG_LEVELS) ?? LOGGER_DEFAULTS.logLevel,
+    logFormat: options.logFormat ?? envEnum(env, 'LOG_FORMAT', LOG_FORMATS) ?? LOGGER_DEFAULTS.logFormat,
+    logFile: options.logDestination === undefined ? (options.logFile ?? envString(env, 'LOG_FILE')) : undefined,
+    logDestination: options.logDestination,
+    redactKeys: Object.freeze([...(options.redactKeys ?? [])]),
+  });
+}
+
+function buildDestination(resolved: ResolvedLoggerOptions): LogDestination {
+  if (resolved.logFormat === 'pretty') {
+    let pretty: (opts: Record<string, unknown>) => DestinationStream;
+    try {
+      // Optional peer dependency, loaded only when asked for.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      pretty = require('pino-pretty') as typeof pretty;
+    } catch {
+      throw new ObservabilityError(
+        'OBS_ERR_PRETTY_UNAVAILABLE',
+        'logFormat "pretty" needs the pino-pretty package: npm install --save-dev pino-pretty (or use logFormat "json")',
+        'logFormat',
+      );
+    }
+    const toTerminal = resolved.logFile === undefined && resolved.logDestination === undefined;
+    return pretty({
+      colorize: toTerminal && process.stdout.isTTY === true,
+      destination: resolved.logDestination ?? resolved.logFile ?? 1,
+      mkdir: true,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+    });
+  }
+  if (resolved.logDestination !== undefined) return resolved.logDestination;
+  // Asynchronous writes keep the request path free of disk latency; pino flushes them at normal exit and
+  // `flushLogger()` flushes them at shutdown.
+  if (resolved.logFile !== undefined) return pino.destination({ dest: resolved.logFile, sync: false, mkdir: true, minLength: 0 });
+  return pino.destination({ dest: 1, sync: false, minLength: 0 });
+}
+
+type Bindings = Record<string, unknown>;
+
+/** Adds the current request's ids to every line logged while serving it. */
+function requestContextMixin(): Bindings {
+  const ctx = getRequestContext();
+  if (ctx === undefined) return NO_CONTEXT;
+  const bindings: Bindings = { reqId: ctx.requestId };
+  if (ctx.traceId !== undefined) {
+    bindings.traceId = ctx.traceId;
+    bindings.spanId = ctx.spanId;
+  }
+  return bindings;
+}
+const NO_CONTEXT: Bindings = Object.freeze({}) as Bindings;
+
+/** pino's default strategy mutates the mixin result; this one never mutates the caller's object or a shared one. */
+function mergeWithContext(mergeObject: object, mixinObject: object): object {
+  if (mixinObject === NO_CONTEXT) return mergeObject;
+  return Object.assign(mixinObject, mergeObject);
+}
+
+/** Builds the pino options shared by every logger of an instance. */
+export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Redactor): PinoOptions {
+  const redactedErr = (value: unknown): unknown =>
+    value instanceof Error ? redactor.redact({ ...pino.stdSerializers.err(value) }) : redactor.redact(value);
+  return {
+    level: resolved.logLevel,
+    base: { service: resolved.serviceName, pid: process.pid, hostname: hostname() },
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (object) => redactor.redact(object),
+    },
+    // pino's error serializer copies every enumerable property (an HTTP client error's request config with its
+    // Authorization header, say); the copy is redacted like any other object.
+    serializers: { err: redactedErr, error: redactedErr },
+    mixin: requestContextMixin,
+    mixinMergeStrategy: mergeWithContext,
+  };
+}
+
+/**
+ * Creates a context-aware pino logger: inside a request (after awaits, in timers, after body parsing) every
+ * line carries that request's `reqId` (and `traceId`/`spanId` when a valid `traceparent` came in), and secrets
+ * are redacted at any depth. Lines are JSON with an ISO `time`, a string `level`, `service`, `pid` and `hostname`.
+ *
+ * @param options - see {@link LoggerOptions}; all optional.
+ * @returns a pino `Logger`; use `.child({ module: 'payments' })` for per-module loggers.
+ * @throws {ObservabilityError} on invalid options or environment variables (see docs/errors.md).
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  // eslint-disable-next-line prefer-rest-params
+  assertNotUsedAsMiddleware('createLogger', arguments);
+  const validated = validateOptions<LoggerOptions>('createLogger', options, LOGGER_OPTION_SCHEMA);
+  const resolved = resolveLoggerOptions(validated);
+  return buildLogger(resolved, createRedactor(resolved.redactKeys));
+}
+
+/** Builds a logger from resolved options; shared with `createObservability`. */
+export function buildLogger(resolved: ResolvedLoggerOptions, redactor: Redactor): Logger {
+  return pino(buildPinoOptions(resolved, redactor), buildDestination(resolved) as DestinationStream);
+}
+
+/**
+ * Flushes a logger's buffered lines to its destination synchronously where the destination supports it
+ * (pino file and stdout destinations do). Call before exiting so no line is lost.
+ */
+export function flushLogger(logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { flushSync?: () => void }
+    | undefined;
+  try {
+    if (stream && typeof stream.flushSync === 'function') stream.flushSync();
+    else logger.flush();
+  } catch {
+    // A destination that is not ready yet or already closed has nothing left to flush.
+  }
+}

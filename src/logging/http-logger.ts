@@ -1,0 +1,234 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import type { RequestContext } from '../context/request-context';
+import { getRequestContext } from '../context/request-context';
+import type { NextFunction } from '../middleware/types';
+import { routeTemplate, trackRoute, type RoutedRequest } from '../middleware/route-template';
+import { kContext, kError, kLogged, kMonitoring, kStartTime } from '../symbols';
+import {
+  buildLogger,
+  LOGGER_OPTION_SCHEMA,
+  resolveLoggerOptions,
+  type LoggerOptions,
+} from './create-logger';
+import { createRedactor, type Redactor } from './redact';
+import { serializeError } from './serialize-error';
+
+/** Options of {@link httpLogger}. */
+export interface HttpLogOptions {
+  /**
+   * Paths whose requests are not logged: a string matches the path exactly or as a prefix followed by `/`;
+   * a RegExp is tested against the path (no query string). The monitoring routes of `obs.router` are always
+   * left out, wherever the router is mounted. Default `[]`.
+   */
+  readonly excludePaths?: readonly (string | RegExp)[];
+  /** Add the request headers (secrets redacted) to each line as `req.headers`. Default `false`. */
+  readonly logRequestHeaders?: boolean;
+  /** Add the parsed request body (secrets redacted, as JSON text) to each line as `req.body`. Default `false`. */
+  readonly logRequestBody?: boolean;
+  /** Longest body text logged, in characters; longer bodies are cut and flagged `req.bodyTruncated`. Default `2048`. */
+  readonly maxBodyLogBytes?: number;
+}
+
+/** Options of the standalone {@link httpLogger}: the HTTP log options plus a logger or the options to build one. */
+export interface HttpLoggerOptions extends HttpLogOptions, LoggerOptions {
+  /** Logger to write completion lines to. Default: one built from the logger options. */
+  readonly logger?: Logger;
+}
+
+export interface ResolvedHttpLogOptions {
+  readonly excludePaths: readonly (string | RegExp)[];
+  readonly logRequestHeaders: boolean;
+  readonly logRequestBody: boolean;
+  readonly maxBodyLogBytes: number;
+}
+
+/** Defaults of {@link HttpLogOptions}. */
+export const HTTP_LOG_DEFAULTS = Object.freeze({
+  logRequestHeaders: false,
+  logRequestBody: false,
+  maxBodyLogBytes: 2048,
+});
+
+/** Longest URL and user agent written; the rest is cut so hostile requests cannot inflate log lines. */
+export const MAX_URL_LOG_LENGTH = 2048;
+export const MAX_USER_AGENT_LOG_LENGTH = 512;
+/** Status logged and counted for a request whose client went away before the response was complete. */
+export const ABORTED_STATUS = 499;
+
+export const HTTP_LOG_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  excludePaths: { type: 'matcherArray', maxItems: 1024 },
+  logRequestHeaders: { type: 'boolean' },
+  logRequestBody: { type: 'boolean' },
+  maxBodyLogBytes: { type: 'integer', min: 0, max: 1_048_576 },
+});
+
+export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogOptions {
+  return Object.freeze({
+    excludePaths: Object.freeze([...(options.excludePaths ?? [])]),
+    logRequestHeaders: options.logRequestHeaders ?? HTTP_LOG_DEFAULTS.logRequestHeaders,
+    logRequestBody: options.logRequestBody ?? HTTP_LOG_DEFAULTS.logRequestBody,
+    maxBodyLogBytes: options.maxBodyLogBytes ?? HTTP_LOG_DEFAULTS.maxBodyLogBytes,
+  });
+}
+
+type ObservedRequest = IncomingMessage &
+  RoutedRequest & {
+    originalUrl?: string;
+    ip?: string;
+    body?: unknown;
+    [kStartTime]?: number;
+    [kContext]?: RequestContext;
+    [kMonitoring]?: boolean;
+  };
+type ObservedResponse = ServerResponse & { [kError]?: unknown; [kLogged]?: boolean };
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...[truncated]` : text;
+}
+
+function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) => boolean) | undefined {
+  if (paths.length === 0) return undefined;
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  const patterns: RegExp[] = [];
+  for (const p of paths) {
+    if (typeof p === 'string') {
+      const normalised = p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+      exact.add(normalised);
+      prefixes.push(`${normalised}/`);
+    } else {
+      patterns.push(new RegExp(p.source, p.flags.replace(/[gy]/g, '')));
+    }
+  }
+  return function isExcludedPath(path) {
+    if (exact.has(path)) return true;
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
+    for (const re of patterns) if (re.test(path)) return true;
+    return false;
+  };
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function bodyText(body: unknown, redactor: Redactor): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (Buffer.isBuffer(body)) return `[binary ${body.length} bytes]`;
+  if (typeof body === 'string') return redactor.redact(body);
+  if (typeof body === 'object' && Object.keys(body).length === 0) return undefined;
+  try {
+    return JSON.stringify(redactor.redact(body));
+  } catch {
+    return '[unserializable body]';
+  }
+}
+
+/** Writes the one completion line of each request. Built once per instance. */
+export interface HttpLogWriter {
+  /** Starts observing a request; the line is written when the response completes or the client aborts. */
+  start(req: IncomingMessage, res: ServerResponse, startTime: number): void;
+}
+
+export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOptions, redactor: Redactor): HttpLogWriter {
+  const isExcluded = buildPathMatcher(resolved.excludePaths);
+  const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
+  // Lines are already redacted field by field; skip the generic deep redaction of the app logger.
+  const lineLogger = logger.child(
+    {},
+    { formatters: { log: (object: object) => object }, serializers: { err: (value: unknown) => value } },
+  );
+
+  function onResponseClose(this: ObservedResponse): void {
+    const res = this;
+    const req = res.req as ObservedRequest;
+    if (req[kMonitoring] === true) return;
+    const end = performance.now();
+    const aborted = !res.writableFinished;
+    const statusCode = aborted ? ABORTED_STATUS : res.statusCode;
+
+    const reqInfo: Record<string, unknown> = {
+      method: req.method,
+      url: clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH),
+      route: routeTemplate(req) ?? null,
+      ip: req.ip ?? req.socket?.remoteAddress,
+      userAgent: typeof req.headers['user-agent'] === 'string' ? clip(req.headers['user-agent'], MAX_USER_AGENT_LOG_LENGTH) : undefined,
+    };
+    if (logRequestHeaders) reqInfo.headers = redactor.redact(req.headers);
+    if (logRequestBody) {
+      const text = bodyText(req.body, redactor);
+      if (text !== undefined) {
+        if (text.length > maxBodyLogBytes) {
+          reqInfo.body = text.slice(0, maxBodyLogBytes);
+          reqInfo.bodyTruncated = true;
+        } else {
+          reqInfo.body = text;
+        }
+      }
+    }
+    const contentLength = res.getHeader('content-length');
+    const line: Record<string, unknown> = {
+      reqId: req.id,
+      req: reqInfo,
+      res: {
+        statusCode,
+        size: contentLength === undefined || aborted ? undefined : Number(contentLength),
+      },
+      responseTime: Math.round((end - (req[kStartTime] ?? end)) * 1000) / 1000,
+    };
+    const ctx = req[kContext];
+    if (ctx?.traceId !== undefined) {
+      line.traceId = ctx.traceId;
+      line.spanId = ctx.spanId;
+    }
+    if (aborted) line.aborted = true;
+    if (kError in res) line.err = serializeError(res[kError]);
+
+    if (aborted) lineLogger.warn(line, 'request aborted');
+    else if (statusCode >= 500) lineLogger.error(line, 'request completed');
+    else if (statusCode >= 400) lineLogger.warn(line, 'request completed');
+    else lineLogger.info(line, 'request completed');
+  }
+
+  return {
+    start(req, res, startTime) {
+      if (isExcluded !== undefined && isExcluded(pathOf(req.url))) return;
+      const r = req as ObservedRequest;
+      r[kStartTime] = startTime;
+      trackRoute(req);
+      (res as ObservedResponse)[kLogged] = true;
+      // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
+      res.on('close', onResponseClose);
+    },
+  };
+}
+
+/**
+ * Middleware that writes exactly one JSON line per request when the response completes or the client aborts:
+ * method, redacted URL, route template, status, duration, size, client IP, user agent and request id.
+ * 5xx lines are at `error`, 4xx and aborts at `warn`, the rest at `info`. Mount it after `requestId()`.
+ *
+ * @param options - see {@link HttpLoggerOptions}.
+ * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ */
+export function httpLogger(options: HttpLoggerOptions = {}) {
+  // eslint-disable-next-line prefer-rest-params
+  assertNotUsedAsMiddleware('httpLogger', arguments);
+  const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...HTTP_LOG_OPTION_SCHEMA, logger: { type: 'logger' } };
+  const validated = validateOptions<HttpLoggerOptions>('httpLogger', options, schema);
+  const loggerOptions = resolveLoggerOptions(validated);
+  const redactor = createRedactor(loggerOptions.redactKeys);
+  const logger = validated.logger ?? buildLogger(loggerOptions, redactor);
+  const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor);
+  return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const r = req as ObservedRequest;
+    r[kContext] ??= getRequestContext();
+    req.log = logger;
+    writer.start(req, res, r[kContext]?.startTime ?? performance.now());
+    next();
+  };
+}

@@ -1,0 +1,124 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { envString, type EnvSource } from '../config/env';
+import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { buildLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from '../logging/create-logger';
+import { createRedactor } from '../logging/redact';
+import { serializeError } from '../logging/serialize-error';
+import { kError, kLogged } from '../symbols';
+import type { NextFunction } from './types';
+
+/** Options of {@link errorHandler}. */
+export interface ErrorHandlerOptions {
+  /**
+   * Send 5xx error messages and stacks to clients. Default: `true` only when `NODE_ENV` is `development`,
+   * so a production deployment, or one where `NODE_ENV` is unset, never leaks internals.
+   */
+  readonly exposeErrorDetails?: boolean;
+}
+
+/** Options of the standalone {@link errorHandler}. */
+export interface StandaloneErrorHandlerOptions extends ErrorHandlerOptions, LoggerOptions {
+  /** Logger used when no HTTP logger observes the request. Default: one built from the logger options. */
+  readonly logger?: Logger;
+}
+
+export interface ResolvedErrorHandlerOptions {
+  readonly exposeErrorDetails: boolean;
+}
+
+export const ERROR_HANDLER_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  exposeErrorDetails: { type: 'boolean' },
+});
+
+export function resolveErrorHandlerOptions(options: ErrorHandlerOptions, env: EnvSource): ResolvedErrorHandlerOptions {
+  return Object.freeze({
+    exposeErrorDetails: options.exposeErrorDetails ?? envString(env, 'NODE_ENV') === 'development',
+  });
+}
+
+/** The JSON body sent for an error. */
+export interface ErrorResponseBody {
+  readonly error: {
+    /** The error message for 4xx; for 5xx the standard reason phrase unless details are exposed. */
+    readonly message: string;
+    /** The request id, to quote when reporting the problem. */
+    readonly requestId: string | undefined;
+    /** Only when details are exposed. */
+    readonly stack?: string;
+  };
+}
+
+/** The status for an error: `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500. */
+export function statusOf(err: unknown): number {
+  if (err !== null && typeof err === 'object') {
+    const candidate = (err as { status?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+    if (typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599) return candidate;
+  }
+  return 500;
+}
+
+type ErrorResponse = ServerResponse & { [kError]?: unknown; [kLogged]?: boolean };
+type ErrorRequest = IncomingMessage & { id?: unknown };
+
+export type ErrorMiddleware = (err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction) => void;
+
+export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger: Logger): ErrorMiddleware {
+  const expose = resolved.exposeErrorDetails;
+  // Four parameters: Express recognises error middleware by its arity.
+  return function errorHandler(err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction): void {
+    const response = res as ErrorResponse;
+    const status = statusOf(err);
+    if (response[kLogged] === true) {
+      response[kError] = err;
+    } else {
+      const level = status >= 500 ? 'error' : 'warn';
+      logger[level]({ reqId: (req as ErrorRequest).id, err: serializeError(err), statusCode: status }, 'request failed');
+    }
+    if (res.headersSent) {
+      // Too late for a JSON body: Express's final handler closes the connection.
+      _next(err);
+      return;
+    }
+    const id = (req as ErrorRequest).id;
+    const isError = err instanceof Error;
+    const showMessage = status < 500 ? (err as { expose?: unknown } | null)?.expose !== false : expose;
+    let message = STATUS_CODES[status] ?? 'Error';
+    if (showMessage) {
+      if (isError) message = err.message;
+      else if (typeof err === 'string') message = err;
+    }
+    const body: ErrorResponseBody = {
+      error: {
+        message,
+        requestId: typeof id === 'string' ? id : undefined,
+        ...(expose && isError && typeof err.stack === 'string' ? { stack: err.stack } : {}),
+      },
+    };
+    const payload = JSON.stringify(body);
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(payload));
+    res.setHeader('cache-control', 'no-store');
+    res.end(payload);
+  };
+}
+
+/**
+ * Express error middleware (mount it last). Attaches the real error (type, message, code, stack) to the
+ * request's single completion line (5xx at `error`, 4xx at `warn`) and answers
+ * `{ "error": { "message", "requestId" } }` with the status from `err.status`/`err.statusCode` (default 500).
+ * Handles thrown strings, `null` and `undefined`; when headers were already sent it delegates to Express.
+ *
+ * @param options - see {@link StandaloneErrorHandlerOptions}.
+ * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ */
+export function errorHandler(options: StandaloneErrorHandlerOptions = {}): ErrorMiddleware {
+  // eslint-disable-next-line prefer-rest-params
+  assertNotUsedAsMiddleware('errorHandler', arguments);
+  const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...ERROR_HANDLER_OPTION_SCHEMA, logger: { type: 'logger' } };
+  const validated = validateOptions<StandaloneErrorHandlerOptions>('errorHandler', options, schema);
+  const loggerOptions = resolveLoggerOptions(validated);
+  const logger = validated.logger ?? buildLogger(loggerOptions, createRedactor(loggerOptions.redactKeys));
+  return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger);
+}

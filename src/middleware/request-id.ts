@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { buildRequestContext, runWithContext } from '../context/request-context';
+import type { NextFunction } from './types';
+
+/** Options of {@link requestId}. */
+export interface RequestIdOptions {
+  /** Header read for an incoming id and set on the response. Case-insensitive. Default `'x-request-id'`. */
+  readonly requestIdHeader?: string;
+  /**
+   * Honour a valid incoming id (1 to `requestIdMaxLength` characters from `A-Z a-z 0-9 . _ : -`).
+   * Invalid ones are replaced, never echoed or logged. Default `true`.
+   */
+  readonly trustRequestId?: boolean;
+  /** Longest incoming id honoured. Default `128`. */
+  readonly requestIdMaxLength?: number;
+  /**
+   * Generates ids. Must return a non-empty header-safe string of at most 1024 characters; any other result
+   * falls back to a random UUID. Default `crypto.randomUUID`.
+   */
+  readonly generateRequestId?: () => string;
+}
+
+export interface ResolvedRequestIdOptions {
+  readonly requestIdHeader: string;
+  readonly trustRequestId: boolean;
+  readonly requestIdMaxLength: number;
+  readonly generateRequestId: (() => string) | undefined;
+}
+
+/** Defaults of {@link RequestIdOptions}. */
+export const REQUEST_ID_DEFAULTS = Object.freeze({
+  requestIdHeader: 'x-request-id',
+  trustRequestId: true,
+  requestIdMaxLength: 128,
+});
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+export const REQUEST_ID_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  requestIdHeader: { type: 'string', pattern: HEADER_NAME, patternText: 'a valid HTTP header name' },
+  trustRequestId: { type: 'boolean' },
+  requestIdMaxLength: { type: 'integer', min: 1, max: 1024 },
+  generateRequestId: { type: 'function' },
+});
+
+export function resolveRequestIdOptions(options: RequestIdOptions): ResolvedRequestIdOptions {
+  return Object.freeze({
+    requestIdHeader: (options.requestIdHeader ?? REQUEST_ID_DEFAULTS.requestIdHeader).toLowerCase(),
+    trustRequestId: options.trustRequestId ?? REQUEST_ID_DEFAULTS.trustRequestId,
+    requestIdMaxLength: options.requestIdMaxLength ?? REQUEST_ID_DEFAULTS.requestIdMaxLength,
+    generateRequestId: options.generateRequestId,
+  });
+}
+
+/** Characters allowed in an incoming request id: safe in headers, logs and URLs. */
+const INCOMING_ID = /^[A-Za-z0-9._:-]+$/;
+/** What a generated id may contain: visible ASCII only, so `setHeader` can never throw. */
+const GENERATED_ID = /^[\x21-\x7e]{1,1024}$/;
+
+/** Assigns `req.id`, sets the response header and returns the id. Precomputed per instance. */
+export type AssignRequestId = (req: IncomingMessage, res: ServerResponse) => string;
+
+export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): AssignRequestId {
+  const { requestIdHeader: header, trustRequestId: trust, requestIdMaxLength: maxLength } = resolved;
+  const custom = resolved.generateRequestId;
+  const generate = custom
+    ? function generateCustomId(): string {
+        const id = custom();
+        return typeof id === 'string' && GENERATED_ID.test(id) ? id : randomUUID();
+      }
+    : randomUUID;
+
+  return function assignRequestId(req, res) {
+    let id: string | undefined;
+    if (trust) {
+      const incoming = req.headers[header];
+      // Duplicate headers arrive joined by ", " and so fail the character check.
+      if (typeof incoming === 'string' && incoming.length <= maxLength && INCOMING_ID.test(incoming)) id = incoming;
+    }
+    if (id === undefined) id = generate();
+    req.id = id;
+    res.setHeader(header, id);
+    return id;
+  };
+}
+
+/**
+ * Middleware that gives every request an id (`req.id`, echoed in the `x-request-id` response header) and a
+ * request context (see `getRequestContext()`) that follows the request through awaits, timers and body parsing.
+ *
+ * @param options - see {@link RequestIdOptions}.
+ * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ */
+export function requestId(options: RequestIdOptions = {}) {
+  // eslint-disable-next-line prefer-rest-params
+  assertNotUsedAsMiddleware('requestId', arguments);
+  const resolved = resolveRequestIdOptions(validateOptions<RequestIdOptions>('requestId', options, REQUEST_ID_OPTION_SCHEMA));
+  const assign = buildAssignRequestId(resolved);
+  return function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const start = performance.now();
+    const id = assign(req, res);
+    runWithContext(buildRequestContext(req, id, start), next);
+  };
+}
