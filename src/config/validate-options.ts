@@ -1,4 +1,5 @@
 import { ObservabilityError } from '../errors/obs-error';
+import { isPlainObjectAnyRealm } from '../logging/redact';
 
 /** How one option is checked. Kept as data so every component declares its options in one place. */
 export type OptionRule =
@@ -55,9 +56,7 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && isPlainObjectAnyRealm(value);
 }
 
 function isRequestLike(value: unknown): boolean {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { types } from 'node:util';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import { envEnum, envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
@@ -134,7 +135,7 @@ function mergeWithContext(mergeObject: object, mixinObject: object): object {
 /** Builds the pino options shared by every logger of an instance. */
 export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Redactor): PinoOptions {
   const redactedErr = (value: unknown): unknown =>
-    value instanceof Error ? redactor.redact({ ...pino.stdSerializers.err(value) }) : redactor.redact(value);
+    value instanceof Error || types.isNativeError(value) ? redactor.redact({ ...pino.stdSerializers.err(value) }) : redactor.redact(value);
   return {
     level: resolved.logLevel,
     base: { service: resolved.serviceName, pid: process.pid, hostname: hostname() },

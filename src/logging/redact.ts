@@ -57,9 +57,11 @@ export function maskCardNumbers(text: string): string {
   });
 }
 
-function isWalkable(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+/** A plain object from any realm (Node's `req.headers` is created outside a vm or test sandbox's realm). */
+export function isPlainObjectAnyRealm(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  if (proto === null || proto === Object.prototype) return true;
+  return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
 /** Redaction of keys (case-insensitive, at any depth), card numbers and sensitive query parameters. */
@@ -110,7 +112,7 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       }
       return copy ?? value;
     }
-    if (!isWalkable(value)) return value;
+    if (!isPlainObjectAnyRealm(value)) return value;
     if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
     let copy: Record<string, unknown> | undefined;
     const source = value as Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { maskCardNumbers } from './redact';
 
 /** How an error appears in a log line under `err`. */
@@ -21,7 +22,7 @@ function clip(text: string, max: number): string {
 
 /** Turns whatever was thrown into a bounded, JSON-safe description, with card numbers masked. */
 export function serializeError(value: unknown): SerializedError {
-  if (value instanceof Error) {
+  if (value instanceof Error || types.isNativeError(value)) {
     const anyErr = value as Error & { code?: unknown; status?: unknown; statusCode?: unknown };
     const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
       type: value.constructor?.name || value.name || 'Error',

@@ -1,0 +1,259 @@
+import express from 'express';
+import http from 'node:http';
+import request from 'supertest';
+import { httpLogger, requestId } from '../../src';
+import { EXPRESS_VERSIONS, listen, observed } from '../helpers/app';
+import { LogCapture } from '../helpers/log-capture';
+
+describe.each(EXPRESS_VERSIONS)('HTTP completion line (%s)', (_name, expressFactory) => {
+  function build(options: Parameters<typeof observed>[0] = {}) {
+    const { obs, logs } = observed(options);
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.use(obs.router);
+    app.use(expressFactory.json());
+    app.get('/users/:id', (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    app.post('/login', (_req, res) => {
+      res.status(204).end();
+    });
+    app.get('/missing', (_req, res) => {
+      res.status(404).json({ error: 'nope' });
+    });
+    app.get('/fail', () => {
+      throw new Error('database exploded');
+    });
+    const v1 = expressFactory.Router();
+    v1.get('/orders/:orderId', (_req, res) => {
+      res.send('ok');
+    });
+    v1.get('/', (_req, res) => {
+      res.send('root');
+    });
+    const api = expressFactory.Router();
+    api.use('/v1', v1);
+    app.use('/api', api);
+    const tenant = expressFactory.Router({ mergeParams: true });
+    tenant.get('/items/:itemId', (_req, res) => {
+      res.send('item');
+    });
+    tenant.get('/broken', (_req, _res, next) => {
+      next(Object.assign(new Error('teapot'), { status: 418 }));
+    });
+    app.use('/tenants/:tenantId', tenant);
+    app.use(obs.errorHandler);
+    return { app, logs, obs };
+  }
+
+  it('writes exactly one JSON line per request with the documented fields', async () => {
+    const { app, logs } = build();
+    const res = await request(app).get('/users/42?x=1').set('User-Agent', 'test-agent/1.0').expect(200);
+    const lines = await logs.waitFor((l) => l.length >= 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(logs.lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toEqual({
+      level: 'info',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      service: 'test-service',
+      pid: process.pid,
+      hostname: expect.any(String),
+      reqId: res.headers['x-request-id'],
+      req: { method: 'GET', url: '/users/42?x=1', route: '/users/:id', ip: expect.stringMatching(/127\.0\.0\.1/), userAgent: 'test-agent/1.0' },
+      res: { statusCode: 200, size: Buffer.byteLength(JSON.stringify({ id: '42' })) },
+      responseTime: expect.any(Number),
+      msg: 'request completed',
+    });
+    expect(line.responseTime).toBeGreaterThanOrEqual(0);
+  });
+
+  it('logs 4xx at warn and 5xx at error with the real error attached', async () => {
+    const { app, logs } = build();
+    await request(app).get('/missing').expect(404);
+    await request(app).get('/fail').expect(500);
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(lines.map((l) => [l.level, l.res.statusCode])).toEqual([
+      ['warn', 404],
+      ['error', 500],
+    ]);
+    expect(lines[1]!.err).toEqual({
+      type: 'Error',
+      message: 'database exploded',
+      stack: expect.stringContaining('database exploded'),
+    });
+    expect(lines[1]!.req.route).toBe('/fail');
+  });
+
+  it('names routes by template, including router mount prefixes and mount parameters', async () => {
+    const { app, logs } = build();
+    await request(app).get('/api/v1/orders/9').expect(200);
+    await request(app).get('/api/v1').expect(200);
+    await request(app).get('/tenants/acme/items/7').expect(200);
+    await request(app).get('/tenants/globex/broken').expect(418);
+    await request(app).get('/no/such/path').expect(404);
+    const lines = await logs.waitFor((l) => l.length === 5);
+    expect(lines.map((l) => l.req.route)).toEqual([
+      '/api/v1/orders/:orderId',
+      '/api/v1',
+      '/tenants/:tenantId/items/:itemId',
+      '/tenants/:tenantId/broken',
+      null,
+    ]);
+    expect(lines[3]!.level).toBe('warn');
+    expect(lines[3]!.err.message).toBe('teapot');
+  });
+
+  it('masks sensitive query values, whatever their case', async () => {
+    const { app, logs } = build();
+    await request(app).get('/users/1?token=abc123&Password=hunter2&api_key=k&page=2&card=4111111111111111').expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.url).toBe('/users/1?token=[REDACTED]&Password=[REDACTED]&api_key=[REDACTED]&page=2&card=[REDACTED]');
+    expect(logs.raw.join('')).not.toMatch(/abc123|hunter2|4111111111111111/);
+  });
+
+  it('redacts secret headers of any case when headers are logged', async () => {
+    const { app, logs } = build({ logRequestHeaders: true, redactKeys: ['X-Tenant-Secret-Id'] });
+    await request(app)
+      .get('/users/1')
+      .set('AUTHORIZATION', 'Bearer sekret-token')
+      .set('Cookie', 'sid=s3ss10n')
+      .set('X-Api-Key', 'key-material')
+      .set('x-tenant-secret-id', 'tenant-material')
+      .set('X-Custom', 'visible')
+      .expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.headers).toMatchObject({
+      authorization: '[REDACTED]',
+      cookie: '[REDACTED]',
+      'x-api-key': '[REDACTED]',
+      'x-tenant-secret-id': '[REDACTED]',
+      'x-custom': 'visible',
+    });
+    expect(logs.raw.join('')).not.toMatch(/sekret-token|s3ss10n|key-material|tenant-material/);
+  });
+
+  it('does not log bodies by default', async () => {
+    const { app, logs } = build();
+    await request(app).post('/login').send({ user: 'ann', password: 'hunter2' }).expect(204);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.body).toBeUndefined();
+    expect(logs.raw.join('')).not.toContain('hunter2');
+  });
+
+  it('logs bodies when asked, redacted at any depth and truncated', async () => {
+    const { app, logs } = build({ logRequestBody: true, maxBodyLogBytes: 300 });
+    const body = {
+      user: 'ann',
+      password: 'hunter2',
+      profile: { billing: [{ cardNumber: '4111 1111 1111 1111', note: 'card 5500-0000-0000-0004 here' }], API_KEY: 'zzz' },
+    };
+    await request(app).post('/login').send(body).expect(204);
+    await request(app).post('/login').send({ filler: 'x'.repeat(500) }).expect(204);
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(JSON.parse(lines[0]!.req.body)).toEqual({
+      user: 'ann',
+      password: '[REDACTED]',
+      profile: { billing: [{ cardNumber: '[REDACTED]', note: 'card [REDACTED] here' }], API_KEY: '[REDACTED]' },
+    });
+    expect(lines[0]!.req.bodyTruncated).toBeUndefined();
+    expect(lines[1]!.req.body).toHaveLength(300);
+    expect(lines[1]!.req.bodyTruncated).toBe(true);
+    expect(logs.raw.join('')).not.toMatch(/hunter2|4111 1111|5500-0000|zzz/);
+  });
+
+  it('honours Express trust proxy for the client IP', async () => {
+    const { app, logs } = build();
+    app.set('trust proxy', 'loopback');
+    await request(app).get('/users/1').set('X-Forwarded-For', '203.0.113.7').expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.ip).toBe('203.0.113.7');
+  });
+
+  it('ignores X-Forwarded-For when the proxy is not trusted', async () => {
+    const { app, logs } = build();
+    await request(app).get('/users/1').set('X-Forwarded-For', '203.0.113.7').expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.ip).not.toContain('203.0.113.7');
+  });
+
+  it('leaves out excluded paths (exact, prefix and RegExp) but still assigns ids', async () => {
+    const { app, logs } = build({ excludePaths: ['/users/1', '/api/', /^\/tenants\/.*\/items/] });
+    const res = await request(app).get('/users/1').expect(200);
+    expect(res.headers['x-request-id']).toBeDefined();
+    await request(app).get('/api/v1/orders/1').expect(200);
+    await request(app).get('/tenants/a/items/1').expect(200);
+    await request(app).get('/users/2').expect(200);
+    const lines = await logs.waitFor((l) => l.length >= 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(logs.lines.map((l) => l.req.url)).toEqual(['/users/2']);
+    expect(lines).toHaveLength(1);
+  });
+
+  it('carries W3C trace ids from a valid traceparent, and ignores an invalid one', async () => {
+    const { app, logs } = build();
+    await request(app).get('/users/1').set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01').expect(200);
+    await request(app).get('/users/1').set('traceparent', '00-00000000000000000000000000000000-00f067aa0ba902b7-01').expect(200);
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(lines[0]).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
+    expect(lines[1]!.traceId).toBeUndefined();
+  });
+
+  it('clips very long URLs and user agents', async () => {
+    const { app, logs } = build();
+    await request(app).get(`/users/1?q=${'a'.repeat(6000)}`).set('User-Agent', 'u'.repeat(3000)).expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.url.length).toBeLessThanOrEqual(2048 + 20);
+    expect(line!.req.url).toMatch(/\.\.\.\[truncated\]$/);
+    expect(line!.req.userAgent.length).toBeLessThanOrEqual(512 + 20);
+  });
+
+  it('logs a client abort once, as an abort with status 499, not as a completed 200', async () => {
+    const { obs, logs } = observed();
+    const app = expressFactory();
+    app.use(obs.middleware);
+    let release!: () => void;
+    const reached = new Promise<void>((r) => {
+      app.get('/slow', (_req, res) => {
+        r();
+        release = () => res.json({ late: true });
+      });
+    });
+    const server = await listen(app);
+    try {
+      const req = http.get(`${server.url}/slow`);
+      req.on('error', () => undefined);
+      await reached;
+      req.destroy();
+      const [line] = await logs.waitFor((l) => l.length === 1);
+      expect(line).toMatchObject({ level: 'warn', msg: 'request aborted', aborted: true, res: { statusCode: 499 } });
+      expect(line!.res.size).toBeUndefined();
+      release();
+      await new Promise((r) => setTimeout(r, 30));
+      expect(logs.lines).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('httpLogger() standalone', () => {
+  it('works after requestId() with its own logger options', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.use(requestId());
+    app.use(httpLogger({ logDestination: logs, serviceName: 'solo', env: {} }));
+    app.get('/x', (req, res) => {
+      req.log.info('handler line');
+      res.send('ok');
+    });
+    const res = await request(app).get('/x').expect(200);
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(lines[0]).toMatchObject({ msg: 'handler line', reqId: res.headers['x-request-id'], service: 'solo' });
+    expect(lines[1]).toMatchObject({ msg: 'request completed', reqId: res.headers['x-request-id'], req: { route: '/x' } });
+  });
+
+  it('rejects unknown options with a hint', () => {
+    expect(() => httpLogger({ excludePath: ['/x'] } as any)).toThrow(/OBS_ERR_OPTIONS_UNKNOWN_KEY.*did you mean excludePaths\?/);
+  });
+});
