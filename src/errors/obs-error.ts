@@ -17,6 +17,8 @@ export const ERROR_CODES = Object.freeze({
   OBS_ERR_ENV_INVALID_VALUE: 'environment variable has an invalid value',
   /** A factory such as `createObservability` was mounted with `app.use()` without being called. */
   OBS_ERR_FACTORY_USED_AS_MIDDLEWARE: 'factory mounted as middleware without being called',
+  /** The log file (option `logFile` or `LOG_FILE`) cannot be created or opened for appending. */
+  OBS_ERR_LOG_FILE_UNWRITABLE: 'log file cannot be opened',
   /** `logFormat: 'pretty'` was asked for but the optional `pino-pretty` package is not installed. */
   OBS_ERR_PRETTY_UNAVAILABLE: 'pino-pretty is not installed',
 } as const);

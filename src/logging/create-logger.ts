@@ -1,4 +1,6 @@
+import { mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { types } from 'node:util';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import { envEnum, envString, type EnvSource } from '../config/env';
@@ -107,7 +109,21 @@ function buildDestination(resolved: ResolvedLoggerOptions): LogDestination {
   if (resolved.logDestination !== undefined) return resolved.logDestination;
   // Asynchronous writes keep the request path free of disk latency; pino flushes them at normal exit and
   // `flushLogger()` flushes them at shutdown.
-  if (resolved.logFile !== undefined) return pino.destination({ dest: resolved.logFile, sync: false, mkdir: true, minLength: 0 });
+  if (resolved.logFile !== undefined) {
+    // Opened synchronously so the destination is ready at once: a flush right after start-up loses nothing.
+    let fd: number;
+    try {
+      mkdirSync(dirname(resolved.logFile), { recursive: true });
+      fd = openSync(resolved.logFile, 'a');
+    } catch (err) {
+      throw new ObservabilityError(
+        'OBS_ERR_LOG_FILE_UNWRITABLE',
+        `cannot open log file ${JSON.stringify(resolved.logFile)} for appending: ${(err as Error).message}`,
+        'logFile',
+      );
+    }
+    return pino.destination({ dest: fd, sync: false, minLength: 0 });
+  }
   return pino.destination({ dest: 1, sync: false, minLength: 0 });
 }
 

@@ -1,0 +1,527 @@
+import {
+  createRedactor,
+  DEFAULT_SENSITIVE_KEYS,
+  MAX_REDACT_DEPTH,
+  maskCardNumbers,
+  REDACTED,
+} from '../../src/logging/redact';
+
+const MAX_DEPTH_MARKER = '[MaxDepth]';
+const VISA = '4111111111111111';
+
+type Dict = Record<string, unknown>;
+
+/** Follows `steps` times the `key` property from `value`. */
+function descend(value: unknown, key: string, steps: number): unknown {
+  let cur = value;
+  for (let i = 0; i < steps; i++) cur = (cur as Dict)[key];
+  return cur;
+}
+
+/** `{ child: { child: ... { leaf: 'x' } } }` with `levels` wrappers, built iteratively. */
+function nestObjects(levels: number): Dict {
+  let o: Dict = { leaf: 'x', password: 'deep-secret' };
+  for (let i = 0; i < levels; i++) o = { child: o };
+  return o;
+}
+
+/** Small deterministic PRNG (mulberry32) so the "random" keys are the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('maskCardNumbers', () => {
+  it.each([
+    [VISA, REDACTED],
+    ['4111 1111 1111 1111', REDACTED],
+    ['4111-1111-1111-1111', REDACTED],
+    [`paid with ${VISA} yesterday`, `paid with ${REDACTED} yesterday`],
+    ['card: 4111-1111-1111-1111.', `card: ${REDACTED}.`],
+    ['5500 0000 0000 0004 and 4111 1111 1111 1111', `${REDACTED} and ${REDACTED}`],
+    // 13-digit and 19-digit Luhn-valid numbers are still card numbers
+    ['4222222222222', REDACTED],
+    ['6011000000000000001', REDACTED],
+  ])('masks %j', (input, expected) => {
+    expect(maskCardNumbers(input)).toBe(expected);
+  });
+
+  it.each([
+    ['4111111111111112'], // 16 digits, Luhn invalid
+    ['4111 1111 1111 1112'],
+    ['1234567890'], // 10 digits
+    ['order 1234567890 shipped'],
+    ['123456789012'], // 12 digits: shorter than any card
+    [''],
+    ['no digits at all, long enough to be scanned'],
+  ])('leaves %j unchanged', (input) => {
+    expect(maskCardNumbers(input)).toBe(input);
+  });
+
+  it('masks a card number followed by a space and other digits (e.g. a CVV or expiry)', () => {
+    // The card number must not survive just because more digits follow it.
+    expect(maskCardNumbers(`${VISA} 123`)).not.toContain(VISA);
+    expect(maskCardNumbers('4111 1111 1111 1111 12 25')).not.toContain('4111 1111 1111 1111');
+  });
+});
+
+describe('createRedactor().isSensitiveKey', () => {
+  const redactor = createRedactor();
+
+  it.each([
+    'Authorization',
+    'authorization',
+    'AUTHORIZATION',
+    'Proxy-Authorization',
+    'x-api-key',
+    'X-API-KEY',
+    'X_Api_Key',
+    'api_key',
+    'apiKey',
+    'Cookie',
+    'Set-Cookie',
+    'set_cookie',
+    'password',
+    'db_password',
+    'DB-PASSWORD',
+    'userPassword',
+    'passwd',
+    'refreshToken',
+    'refresh_token',
+    'access-token',
+    'X-CSRF-Token',
+    'clientSecret',
+    'CLIENT_SECRET',
+    'private_key',
+    'sessionId',
+    'credentials',
+    'creditCard',
+    'card_number',
+    'cvv',
+    'CVV2',
+    'pin',
+    'ssn',
+    'jwt',
+  ])('%s is sensitive', (key) => {
+    expect(redactor.isSensitiveKey(key)).toBe(true);
+  });
+
+  it.each(['author', 'Author', 'classname', 'className', 'id', 'name', 'email', 'status', 'spinner', 'passenger', ''])(
+    '%j is not sensitive',
+    (key) => {
+      expect(redactor.isSensitiveKey(key)).toBe(false);
+    },
+  );
+
+  it('gives the same answer on repeated calls (cached decisions)', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(redactor.isSensitiveKey('X-Api-Key')).toBe(true);
+      expect(redactor.isSensitiveKey('author')).toBe(false);
+    }
+  });
+
+  it('documents its defaults in DEFAULT_SENSITIVE_KEYS (frozen)', () => {
+    expect(Object.isFrozen(DEFAULT_SENSITIVE_KEYS)).toBe(true);
+    expect(DEFAULT_SENSITIVE_KEYS).toEqual(expect.arrayContaining(['authorization', 'cookie', '*password*', '*token*']));
+  });
+
+  it('keeps answering correctly after 100,000 distinct random keys (bounded cache)', () => {
+    const r = createRedactor();
+    const rand = prng(12345);
+    // No vowel a/e/i/o: no default fragment (all contain one) can appear, and no exact key can be formed.
+    const alphabet = 'bcdfghjklmnpqrstuvwxyz0123456789-_';
+    const randomKey = (): string => {
+      let s = '';
+      const len = 6 + Math.floor(rand() * 20);
+      for (let i = 0; i < len; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
+      return s;
+    };
+    const firstKeys: string[] = [];
+    let wrong = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const base = randomKey();
+      if (i % 10 === 0) {
+        // a sensitive key unique to this iteration
+        if (r.isSensitiveKey(`${base}_Password`) !== true) wrong++;
+      } else {
+        if (i < 50) firstKeys.push(base);
+        if (r.isSensitiveKey(base) !== false) wrong++;
+      }
+    }
+    expect(wrong).toBe(0);
+
+    // keys seen first (cached) and keys never seen before (not cached) are both still right
+    for (const k of firstKeys) expect(r.isSensitiveKey(k)).toBe(false);
+    expect(r.isSensitiveKey('Authorization')).toBe(true);
+    expect(r.isSensitiveKey('brand_new_client_secret')).toBe(true);
+    expect(r.isSensitiveKey('X_Api_Key')).toBe(true);
+    expect(r.isSensitiveKey('author')).toBe(false);
+    expect(r.isSensitiveKey('brand_new_harmless_field')).toBe(false);
+    expect(r.redact({ 'X-Api-Key': 'k', name: 'n' })).toEqual({ 'X-Api-Key': REDACTED, name: 'n' });
+  });
+});
+
+describe('createRedactor().redact', () => {
+  const redactor = createRedactor();
+
+  it('redacts sensitive keys at the top level whatever their case or separator style', () => {
+    const input = {
+      Authorization: 'Bearer abc',
+      AUTHORIZATION: 'Bearer def',
+      'x-api-key': 'k1',
+      X_Api_Key: 'k2',
+      'Set-Cookie': ['a=1', 'b=2'],
+      db_password: 'pw',
+      refreshToken: 'rt',
+      clientSecret: 'cs',
+      author: 'Ada',
+      classname: 'Foo',
+      id: 7,
+      name: 'n',
+    };
+    expect(redactor.redact(input)).toEqual({
+      Authorization: REDACTED,
+      AUTHORIZATION: REDACTED,
+      'x-api-key': REDACTED,
+      X_Api_Key: REDACTED,
+      'Set-Cookie': REDACTED,
+      db_password: REDACTED,
+      refreshToken: REDACTED,
+      clientSecret: REDACTED,
+      author: 'Ada',
+      classname: 'Foo',
+      id: 7,
+      name: 'n',
+    });
+  });
+
+  it('redacts sensitive keys nested several levels deep in objects and arrays', () => {
+    const input = {
+      user: {
+        id: 1,
+        name: 'Ada',
+        profile: {
+          settings: [{ theme: 'dark' }, { apiKey: 'k', label: 'prod' }, [{ deeper: { db_password: 'pw', id: 2 } }]],
+        },
+        sessions: [{ id: 's1' }],
+      },
+      headers: { Authorization: 'Bearer x', accept: '*/*' },
+      list: [[[{ refreshToken: 't', author: 'me' }]]],
+    };
+    expect(redactor.redact(input)).toEqual({
+      user: {
+        id: 1,
+        name: 'Ada',
+        profile: {
+          settings: [{ theme: 'dark' }, { apiKey: REDACTED, label: 'prod' }, [{ deeper: { db_password: REDACTED, id: 2 } }]],
+        },
+        sessions: REDACTED, // "sessions" contains the fragment "session"
+      },
+      headers: { Authorization: REDACTED, accept: '*/*' },
+      list: [[[{ refreshToken: REDACTED, author: 'me' }]]],
+    });
+  });
+
+  it('replaces the whole value of a sensitive key, whatever its type', () => {
+    const out = redactor.redact({
+      auth: { user: 'u', pass: 'p' },
+      password: 12345,
+      token: ['a', 'b'],
+      secret: false,
+      cookie: '',
+    });
+    expect(out).toEqual({ auth: REDACTED, password: REDACTED, token: REDACTED, secret: REDACTED, cookie: REDACTED });
+  });
+
+  it('leaves undefined and null values under sensitive keys alone (nothing to hide)', () => {
+    const input = { password: undefined, token: null, name: 'n' };
+    const out = redactor.redact(input);
+    expect(out).toBe(input);
+    expect(out.password).toBeUndefined();
+    expect(out.token).toBeNull();
+  });
+
+  it('masks card numbers in string values at any depth and at the top level', () => {
+    expect(redactor.redact(`card ${VISA}`)).toBe(`card ${REDACTED}`);
+    expect(redactor.redact({ note: 'paid with 4111 1111 1111 1111', items: [{ memo: '4111-1111-1111-1111' }] })).toEqual({
+      note: `paid with ${REDACTED}`,
+      items: [{ memo: REDACTED }],
+    });
+    expect(redactor.redact(['4111111111111112', '1234567890'])).toEqual(['4111111111111112', '1234567890']);
+  });
+
+  it('is copy-on-write: never mutates its input', () => {
+    const input = {
+      headers: { authorization: 'Bearer x', accept: 'json' },
+      body: { items: [{ card: VISA }, { ok: true }], password: 'pw' },
+      keep: { untouched: { a: 1 } },
+    };
+    const before = structuredClone(input);
+    const out = redactor.redact(input);
+    expect(input).toEqual(before);
+    expect(out).not.toBe(input);
+    expect(out.headers).not.toBe(input.headers);
+    expect(out.body.items).not.toBe(input.body.items);
+    // untouched branches are shared, not copied
+    expect(out.keep).toBe(input.keep);
+    expect(out.body.items[1]).toBe(input.body.items[1]);
+    expect(out.headers.authorization).toBe(REDACTED);
+    expect(out.body.items[0]).toEqual({ card: REDACTED });
+  });
+
+  it('returns the very same reference when nothing needs redacting', () => {
+    const obj = { a: 1, b: 'text', c: [1, 2, { d: 'e' }], nested: { author: 'x', id: null } };
+    const arr = [1, 'two', { three: 3 }];
+    expect(redactor.redact(obj)).toBe(obj);
+    expect(redactor.redact(arr)).toBe(arr);
+    expect(redactor.redact('plain text')).toBe('plain text');
+    expect(redactor.redact(42)).toBe(42);
+    expect(redactor.redact(null)).toBeNull();
+    expect(redactor.redact(undefined)).toBeUndefined();
+  });
+
+  it('handles Object.create(null) objects, keeping the null prototype on the copy', () => {
+    const input = Object.create(null) as Dict;
+    input.password = 'pw';
+    input.name = 'n';
+    const inner = Object.create(null) as Dict;
+    inner.token = 't';
+    input.inner = inner;
+    const out = redactor.redact(input);
+    expect(out).not.toBe(input);
+    expect(Object.getPrototypeOf(out)).toBeNull();
+    expect(out.password).toBe(REDACTED);
+    expect(out.name).toBe('n');
+    expect(Object.getPrototypeOf(out.inner)).toBeNull();
+    expect((out.inner as Dict).token).toBe(REDACTED);
+    expect(input.password).toBe('pw');
+    expect(inner.token).toBe('t');
+
+    const clean = Object.create(null) as Dict;
+    clean.a = 1;
+    expect(redactor.redact(clean)).toBe(clean);
+  });
+
+  it('handles arrays: copies only when an element changes', () => {
+    const input = [{ token: 't' }, 'x', VISA];
+    const out = redactor.redact(input);
+    expect(Array.isArray(out)).toBe(true);
+    expect(out).toEqual([{ token: REDACTED }, 'x', REDACTED]);
+    expect(input).toEqual([{ token: 't' }, 'x', VISA]);
+  });
+
+  it('leaves Errors, Dates, Buffers, Maps and class instances as they are', () => {
+    class Account {
+      password = 'pw';
+    }
+    const err = new Error('boom');
+    const date = new Date(0);
+    const buf = Buffer.from('password=1');
+    const map = new Map([['token', 't']]);
+    const account = new Account();
+    const input = { err, date, buf, map, account };
+    const out = redactor.redact(input);
+    expect(out).toBe(input);
+    expect(out.err).toBe(err);
+    expect(out.date).toBe(date);
+    expect(out.buf).toBe(buf);
+    expect(out.map).toBe(map);
+    expect(out.account).toBe(account);
+    expect(account.password).toBe('pw');
+    expect(redactor.redact(err)).toBe(err);
+  });
+
+  it('still redacts a class instance held under a sensitive key', () => {
+    class Creds {
+      user = 'u';
+    }
+    expect(redactor.redact({ credentials: new Creds(), date: new Date(0) })).toEqual({
+      credentials: REDACTED,
+      date: new Date(0),
+    });
+  });
+
+  it(`replaces objects nested deeper than MAX_REDACT_DEPTH (${MAX_REDACT_DEPTH}) by "${MAX_DEPTH_MARKER}"`, () => {
+    const input = nestObjects(100);
+    let out: Dict | undefined;
+    expect(() => {
+      out = redactor.redact(input);
+    }).not.toThrow();
+    expect(out).toBeDefined();
+    expect(out).not.toBe(input);
+    const lastKept = descend(out, 'child', MAX_REDACT_DEPTH - 1);
+    expect(typeof lastKept).toBe('object');
+    expect(lastKept).not.toBeNull();
+    expect(descend(out, 'child', MAX_REDACT_DEPTH)).toBe(MAX_DEPTH_MARKER);
+    // the input is untouched
+    expect(typeof descend(input, 'child', MAX_REDACT_DEPTH)).toBe('object');
+    expect(descend(input, 'child', 100)).toEqual({ leaf: 'x', password: 'deep-secret' });
+  });
+
+  it('does not redact/replace anything at exactly MAX_REDACT_DEPTH - 1 levels', () => {
+    const input = nestObjects(MAX_REDACT_DEPTH - 1);
+    const out = redactor.redact(input);
+    expect(descend(out, 'child', MAX_REDACT_DEPTH - 1)).toEqual({ leaf: 'x', password: REDACTED });
+  });
+
+  it('applies the depth limit to nested arrays too, and survives very deep input', () => {
+    let arr: unknown[] = ['leaf'];
+    for (let i = 0; i < 100; i++) arr = [arr];
+    const out = redactor.redact(arr);
+    let cur: unknown = out;
+    for (let i = 0; i < MAX_REDACT_DEPTH; i++) cur = (cur as unknown[])[0];
+    expect(cur).toBe(MAX_DEPTH_MARKER);
+
+    const veryDeep = nestObjects(50_000);
+    expect(() => redactor.redact(veryDeep)).not.toThrow();
+  });
+
+  it('does not throw or hang on a circular plain object', () => {
+    const input: Dict = { name: 'n', password: 'pw' };
+    input.self = input;
+    let out: Dict | undefined;
+    expect(() => {
+      out = redactor.redact(input);
+    }).not.toThrow();
+    expect(out).toBeDefined();
+    expect(out!.password).toBe(REDACTED);
+    expect(out!.name).toBe('n');
+    expect(input.password).toBe('pw');
+    expect(input.self).toBe(input);
+  });
+
+  it('walks a circular graph with several back-references in bounded time', () => {
+    // A parent with 20 children, each pointing back to the parent (ORM entities, DOM-like trees).
+    // A cycle-aware walk reads each back-reference about once; a depth-only bound re-walks the graph
+    // exponentially (with plain data properties, 30 children or 3 self-references take tens of seconds).
+    // Property reads are counted through getters; the budget aborts a runaway walk instead of hanging.
+    let reads = 0;
+    const BUDGET = 100_000;
+    const parent: Dict = { name: 'root', token: 't' };
+    const children: Dict[] = [];
+    for (let i = 0; i < 20; i++) {
+      children.push({
+        id: i,
+        get parent(): Dict {
+          reads++;
+          if (reads > BUDGET) throw new Error(`runaway walk: more than ${BUDGET} back-reference reads`);
+          return parent;
+        },
+      });
+    }
+    parent.children = children;
+    let out: Dict | undefined;
+    expect(() => {
+      out = redactor.redact(parent);
+    }).not.toThrow();
+    expect(reads).toBeLessThanOrEqual(BUDGET);
+    expect(out!.token).toBe(REDACTED);
+  });
+
+  it('walks an object with three references to itself in bounded time', () => {
+    let reads = 0;
+    const BUDGET = 100_000;
+    const self: Dict = { secret: 's' };
+    for (const key of ['a', 'b', 'c']) {
+      Object.defineProperty(self, key, {
+        enumerable: true,
+        get(): Dict {
+          reads++;
+          if (reads > BUDGET) throw new Error(`runaway walk: more than ${BUDGET} self-reference reads`);
+          return self;
+        },
+      });
+    }
+    let out: Dict | undefined;
+    expect(() => {
+      out = redactor.redact(self);
+    }).not.toThrow();
+    expect(reads).toBeLessThanOrEqual(BUDGET);
+    expect(out!.secret).toBe(REDACTED);
+  });
+});
+
+describe('createRedactor(extraKeys)', () => {
+  it('treats extra keys as sensitive, exactly, ignoring case and separators', () => {
+    const r = createRedactor(['customerRef', 'x-internal-id']);
+    expect(r.isSensitiveKey('customerRef')).toBe(true);
+    expect(r.isSensitiveKey('customer_ref')).toBe(true);
+    expect(r.isSensitiveKey('CUSTOMER-REF')).toBe(true);
+    expect(r.isSensitiveKey('X_Internal_Id')).toBe(true);
+    expect(r.isSensitiveKey('customerRefs')).toBe(false);
+    expect(r.isSensitiveKey('ref')).toBe(false);
+    // defaults still apply
+    expect(r.isSensitiveKey('Authorization')).toBe(true);
+    expect(r.redact({ Customer_Ref: 'c', order: { customerRef: 'c2', id: 1 } })).toEqual({
+      Customer_Ref: REDACTED,
+      order: { customerRef: REDACTED, id: 1 },
+    });
+  });
+
+  it('does not leak extra keys into other redactors', () => {
+    createRedactor(['customerRef']);
+    expect(createRedactor().isSensitiveKey('customerRef')).toBe(false);
+  });
+});
+
+describe('createRedactor().redactUrl', () => {
+  const r = createRedactor();
+
+  it.each([
+    ['/a?token=abc', `/a?token=${REDACTED}`],
+    ['/a?Token=abc', `/a?Token=${REDACTED}`],
+    ['/a?TOKEN=abc&x=1', `/a?TOKEN=${REDACTED}&x=1`],
+    ['/cb?access_token=eyJhbGciOi.x.y&state=ok', `/cb?access_token=${REDACTED}&state=ok`],
+    ['/a?api%5Fkey=secret', `/a?api%5Fkey=${REDACTED}`],
+    ['/a?api%5fKey=secret', `/a?api%5fKey=${REDACTED}`],
+    ['/a?%70assword=pw', `/a?%70assword=${REDACTED}`],
+    ['/a?client+secret=s', `/a?client+secret=${REDACTED}`],
+    ['/a?page=2&password=hunter2&sort=asc', `/a?page=2&password=${REDACTED}&sort=asc`],
+    ['/a?password=a&password=b', `/a?password=${REDACTED}&password=${REDACTED}`],
+    ['https://h.example/p?x-api-key=k', `https://h.example/p?x-api-key=${REDACTED}`],
+  ])('redacts the value of a sensitive query key: %s', (url, expected) => {
+    expect(r.redactUrl(url)).toBe(expected);
+  });
+
+  it.each([
+    [`/a?q=${VISA}`, `/a?q=${REDACTED}`],
+    ['/a?q=4111+1111+1111+1111', `/a?q=${REDACTED}`],
+    ['/a?q=4111%201111%201111%201111&n=1', `/a?q=${REDACTED}&n=1`],
+    ['/a?q=4111-1111-1111-1111', `/a?q=${REDACTED}`],
+  ])('redacts card numbers in query values: %s', (url, expected) => {
+    expect(r.redactUrl(url)).toBe(expected);
+  });
+
+  it.each([
+    ['/plain/path'],
+    ['/a?'],
+    ['/a?page=2&sort=asc'],
+    ['/a?token='], // empty value: nothing to hide
+    ['/a?token'], // key without '='
+    ['/a?token&debug'],
+    ['/a?q=4111111111111112'], // Luhn-invalid
+    ['/a?id=1234567890'],
+    ['/a?author=me&name=x'],
+  ])('returns %s unchanged', (url) => {
+    expect(r.redactUrl(url)).toBe(url);
+  });
+
+  it('does not throw on malformed percent-encoding', () => {
+    expect(() => r.redactUrl('/a?x=%E0%A4%A')).not.toThrow();
+    expect(r.redactUrl('/a?x=%E0%A4%A')).toBe('/a?x=%E0%A4%A');
+    expect(() => r.redactUrl('/a?%ZZ=1&%=2&a=%')).not.toThrow();
+    expect(r.redactUrl('/a?%ZZ=1&%=2&a=%')).toBe('/a?%ZZ=1&%=2&a=%');
+    expect(r.redactUrl('/a?x=%E0%A4%A&token=1')).toBe(`/a?x=%E0%A4%A&token=${REDACTED}`);
+    expect(r.redactUrl('/a?token=%E0%A4%A')).toBe(`/a?token=${REDACTED}`);
+  });
+
+  it('redacts keys listed as extra keys', () => {
+    expect(createRedactor(['sig_v2']).redactUrl('/a?SIG-V2=abc&x=1')).toBe(`/a?SIG-V2=${REDACTED}&x=1`);
+  });
+});

@@ -1,0 +1,186 @@
+import express from 'express';
+import request from 'supertest';
+import { errorHandler } from '../../src';
+import { EXPRESS_VERSIONS, observed } from '../helpers/app';
+import { LogCapture } from '../helpers/log-capture';
+
+describe.each(EXPRESS_VERSIONS)('errorHandler (%s)', (name, expressFactory) => {
+  function build(options: Parameters<typeof observed>[0] = {}) {
+    const { obs, logs } = observed(options);
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.get('/throw', () => {
+      throw new TypeError('secret internals at db.example:5432');
+    });
+    app.get('/status/:code', (req) => {
+      throw Object.assign(new Error(`status ${req.params.code}`), { status: Number(req.params.code) });
+    });
+    app.get('/status-code', () => {
+      throw Object.assign(new Error('teapot'), { statusCode: 418, code: 'E_TEAPOT' });
+    });
+    app.get('/hidden-4xx', () => {
+      throw Object.assign(new Error('internal detail'), { status: 400, expose: false });
+    });
+    app.get('/string', (_req, _res, next) => next('plain string failure'));
+    app.get('/object', (_req, _res, next) => next({ message: 'object failure', status: 409 }));
+    app.get('/number', (_req, _res, next) => next(42));
+    app.get('/after-headers', (_req, res, next) => {
+      res.status(200);
+      res.write('partial');
+      next(new Error('late failure'));
+    });
+    app.get('/direct/:what', (req, res, next) => {
+      // Express treats next(null) and next(undefined) as "no error"; call the handler directly to cover them.
+      obs.errorHandler(req.params.what === 'null' ? null : undefined, req, res, next);
+    });
+    app.use(obs.errorHandler);
+    return { app, logs, obs };
+  }
+
+  it('keeps four parameters so Express treats it as error middleware', () => {
+    const { obs } = build();
+    expect(obs.errorHandler.length).toBe(4);
+    expect(obs.errorHandler.name).toBe('errorHandler');
+  });
+
+  it('answers 500 with a generic message and the request id, and logs the real error once at error', async () => {
+    const { app, logs } = build();
+    const res = await request(app).get('/throw').expect(500);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body).toEqual({ error: { message: 'Internal Server Error', requestId: res.headers['x-request-id'] } });
+    expect(JSON.stringify(res.body)).not.toContain('secret internals');
+    const lines = await logs.waitFor((l) => l.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(logs.lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'error',
+      reqId: res.headers['x-request-id'],
+      res: { statusCode: 500 },
+      err: { type: 'TypeError', message: 'secret internals at db.example:5432', stack: expect.stringContaining('TypeError') },
+    });
+  });
+
+  it('exposes 5xx details only when asked (development)', async () => {
+    const { app } = build({ exposeErrorDetails: true });
+    const res = await request(app).get('/throw').expect(500);
+    expect(res.body.error.message).toBe('secret internals at db.example:5432');
+    expect(res.body.error.stack).toContain('TypeError');
+  });
+
+  it('defaults exposeErrorDetails from NODE_ENV=development only', async () => {
+    const dev = build({ env: { NODE_ENV: 'development' } });
+    expect((await request(dev.app).get('/throw').expect(500)).body.error.message).toContain('secret internals');
+    const prod = build({ env: { NODE_ENV: 'production' } });
+    const res = await request(prod.app).get('/throw').expect(500);
+    expect(res.body.error).toEqual({ message: 'Internal Server Error', requestId: res.headers['x-request-id'] });
+  });
+
+  it.each([
+    [404, 404, 'status 404', 'warn'],
+    [503, 503, 'Service Unavailable', 'error'],
+    [302, 500, 'Internal Server Error', 'error'],
+    [700, 500, 'Internal Server Error', 'error'],
+    [200, 500, 'Internal Server Error', 'error'],
+  ])('err.status %d gives %d (%s) logged at %s', async (thrown, expected, message, level) => {
+    const { app, logs } = build();
+    const res = await request(app).get(`/status/${thrown}`).expect(expected);
+    expect(res.body.error.message).toBe(message);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ level, res: { statusCode: expected } });
+  });
+
+  it('uses err.statusCode and logs err.code', async () => {
+    const { app, logs } = build();
+    const res = await request(app).get('/status-code').expect(418);
+    expect(res.body.error.message).toBe('teapot');
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.err).toMatchObject({ code: 'E_TEAPOT', status: 418, message: 'teapot' });
+  });
+
+  it('hides a 4xx message when the error says expose: false', async () => {
+    const { app } = build();
+    const res = await request(app).get('/hidden-4xx').expect(400);
+    expect(res.body.error.message).toBe('Bad Request');
+  });
+
+  it.each([
+    ['/string', 500, 'plain string failure'],
+    ['/object', 409, 'object failure'],
+    ['/number', 500, '42'],
+    ['/direct/null', 500, 'null'],
+    ['/direct/undefined', 500, 'undefined'],
+  ])('handles non-Error values passed on (%s)', async (path, status, logged) => {
+    const { app, logs } = build();
+    const res = await request(app).get(path).expect(status);
+    expect(res.body.error.requestId).toBe(res.headers['x-request-id']);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.err).toEqual({ type: 'NonError', message: logged });
+  });
+
+  it('delegates when headers were already sent, never writing twice, and still logs one line', async () => {
+    const { app, logs } = build();
+    const res = await request(app)
+      .get('/after-headers')
+      .buffer(true)
+      .parse((r, cb) => {
+        let data = '';
+        r.on('data', (c: Buffer) => (data += c));
+        r.on('end', () => cb(null, data));
+        r.on('error', () => cb(null, data));
+      })
+      .catch((err: { response?: unknown }) => err.response ?? err);
+    expect((res as { body?: unknown }).body ?? '').not.toMatch(/"error"/);
+    const lines = await logs.waitFor((l) => l.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(logs.lines).toHaveLength(1);
+    expect(lines[0]!.err.message).toBe('late failure');
+  });
+
+  if (name === 'express 5') {
+    it('receives rejected promises from async handlers (Express 5)', async () => {
+      const { obs, logs } = observed();
+      const app = expressFactory();
+      app.use(obs.middleware);
+      app.get('/async', async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        throw new RangeError('async failure');
+      });
+      app.get('/async-string', async () => Promise.reject('rejected with a string'));
+      app.use(obs.errorHandler);
+      const res = await request(app).get('/async').expect(500);
+      expect(res.body.error.requestId).toBe(res.headers['x-request-id']);
+      await request(app).get('/async-string').expect(500);
+      const lines = await logs.waitFor((l) => l.length === 2);
+      expect(lines.map((l) => l.err)).toEqual([
+        expect.objectContaining({ type: 'RangeError', message: 'async failure' }),
+        { type: 'NonError', message: 'rejected with a string' },
+      ]);
+    });
+  }
+});
+
+describe('errorHandler() standalone', () => {
+  it('logs the error itself when no HTTP logger observes the request', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.get('/boom', () => {
+      throw new Error('standalone failure');
+    });
+    app.use(errorHandler({ logDestination: logs, env: {} }));
+    const res = await request(app).get('/boom').expect(500);
+    expect(res.body).toEqual({ error: { message: 'Internal Server Error' } });
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ level: 'error', msg: 'request failed', statusCode: 500, err: { message: 'standalone failure' } });
+  });
+
+  it('is not mistaken for a middleware when mounted without being called', async () => {
+    const app = express();
+    app.use(errorHandler as any);
+    app.get('/', (_req, res) => {
+      res.send('unreachable');
+    });
+    const res = await request(app).get('/');
+    expect(res.status).toBe(500);
+    expect(res.text).toContain('OBS_ERR_FACTORY_USED_AS_MIDDLEWARE');
+  });
+});
