@@ -1,0 +1,45 @@
+import request from 'supertest';
+import { LogCapture } from '../helpers/log-capture';
+
+// The example app loads the built package by name, exactly as a user's app does.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createApp } = require('../../example-app/app.js') as {
+  createApp: (options: object) => { app: Parameters<typeof request>[0] };
+};
+
+describe('example app', () => {
+  function start() {
+    const logs = new LogCapture();
+    const { app } = createApp({ logDestination: logs, env: {} });
+    return { app, logs };
+  }
+
+  it('serves users with one completion line per request', async () => {
+    const { app, logs } = start();
+    const res = await request(app).get('/users/1').expect(200);
+    expect(res.body.name).toBe('Ada Lovelace');
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ service: 'users-service', req: { route: '/users/:id' }, res: { statusCode: 200 } });
+  });
+
+  it('never logs the login password', async () => {
+    const { app, logs } = start();
+    await request(app).post('/login').send({ email: 'ada@example.com', password: 'correct horse battery staple' }).expect(200);
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(lines[0]).toMatchObject({ module: 'users', msg: 'login attempt', password: '[REDACTED]', reqId: lines[1]!.reqId });
+    expect(logs.raw.join('\n')).not.toContain('correct horse');
+  });
+
+  it('turns sync and async failures into JSON errors with the request id', async () => {
+    const { app, logs } = start();
+    const sync = await request(app).get('/fail').expect(500);
+    expect(sync.body.error).toEqual({ message: 'Internal Server Error', requestId: sync.headers['x-request-id'] });
+    const asyncRes = await request(app).get('/fail-async').expect(503);
+    expect(asyncRes.body.error.requestId).toBe(asyncRes.headers['x-request-id']);
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(lines.map((l) => [l.level, l.err.message])).toEqual([
+      ['error', 'the database connection was refused'],
+      ['error', 'payment provider timed out'],
+    ]);
+  });
+});
