@@ -77,7 +77,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const logger = buildLogger(loggerOptions, redactor);
   const assignRequestId = buildAssignRequestId(resolveRequestIdOptions(validated));
   const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor);
-  const errorHandler = buildErrorHandler(resolveErrorHandlerOptions(validated, env), logger);
+  const errorHandler = buildErrorHandler(resolveErrorHandlerOptions(validated, env), logger, redactor);
 
   function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const start = performance.now();

@@ -23,7 +23,7 @@ export function envEnum<T extends string>(env: EnvSource, name: string, values: 
   const value = raw(env, name);
   if (value === undefined) return undefined;
   const lower = value.toLowerCase();
-  const match = values.find((v) => v === lower);
+  const match = values.find((v) => v.toLowerCase() === lower);
   if (match === undefined) {
     throw new ObservabilityError(
       'OBS_ERR_ENV_INVALID_VALUE',

@@ -186,7 +186,7 @@ export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOpti
       line.spanId = ctx.spanId;
     }
     if (aborted) line.aborted = true;
-    if (kError in res) line.err = serializeError(res[kError]);
+    if (kError in res) line.err = serializeError(res[kError], redactor);
 
     if (aborted) lineLogger.warn(line, 'request aborted');
     else if (statusCode >= 500) lineLogger.error(line, 'request completed');

@@ -20,8 +20,11 @@ export const MAX_REDACT_DEPTH = 16;
 const MAX_DEPTH_MARKER = '[MaxDepth]';
 const DECISION_CACHE_LIMIT = 4096;
 
-const CARD_CANDIDATE = /(?:\d[ -]?){12,18}\d/g;
-const DIGIT_ONLY = /\D/g;
+/** Maximal runs of digits, each digit separated from the next by at most one space or dash. */
+const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+const NON_DIGIT = /\D/g;
+const CIRCULAR_MARKER = '[Circular]';
+const IN_PROGRESS = Symbol('in-progress');
 
 function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -42,19 +45,55 @@ function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** Masks the card numbers in one run of digit groups, which may also hold other numbers (`<card> 123 12/25`). */
+function maskRun(run: string): string {
+  const digits = run.replace(NON_DIGIT, '');
+  if (digits.length >= 13 && digits.length <= 19 && luhnValid(digits)) return REDACTED;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < run.length; i++) {
+    const isDigit = run.charCodeAt(i) >= 48 && run.charCodeAt(i) <= 57;
+    if (isDigit && (i === 0 || !(run.charCodeAt(i - 1) >= 48 && run.charCodeAt(i - 1) <= 57))) starts.push(i);
+    if (isDigit && (i === run.length - 1 || !(run.charCodeAt(i + 1) >= 48 && run.charCodeAt(i + 1) <= 57))) ends.push(i + 1);
+  }
+  if (starts.length < 2) return run;
+  for (let first = 0; first < starts.length; first++) {
+    let length = 0;
+    let groupDigits = '';
+    for (let last = first; last < starts.length; last++) {
+      const group = run.slice(starts[last]!, ends[last]!);
+      length += group.length;
+      if (length > 19) break;
+      groupDigits += group;
+      if (length >= 13 && luhnValid(groupDigits)) {
+        return run.slice(0, starts[first]!) + REDACTED + maskRun(run.slice(ends[last]!));
+      }
+    }
+  }
+  return run;
+}
+
 /**
  * Masks payment-card numbers (13 to 19 digits, optionally grouped by spaces or dashes, passing the Luhn check)
- * inside a string. Returns the same string when there is nothing to mask.
+ * inside a string, also when other numbers (a CVV, an expiry date) follow or precede them.
+ * Returns the same string when there is nothing to mask.
  */
 export function maskCardNumbers(text: string): string {
   if (text.length < 13) return text;
-  CARD_CANDIDATE.lastIndex = 0;
-  if (!CARD_CANDIDATE.test(text)) return text;
-  CARD_CANDIDATE.lastIndex = 0;
-  return text.replace(CARD_CANDIDATE, (match) => {
-    const digits = match.replace(DIGIT_ONLY, '');
-    return digits.length >= 13 && digits.length <= 19 && luhnValid(digits) ? REDACTED : match;
-  });
+  DIGIT_RUN.lastIndex = 0;
+  let out: string | undefined;
+  let copied = 0;
+  let match: RegExpExecArray | null;
+  while ((match = DIGIT_RUN.exec(text)) !== null) {
+    const run = match[0];
+    if (run.length < 13) continue;
+    const masked = maskRun(run);
+    if (masked !== run) {
+      out = (out ?? '') + text.slice(copied, match.index) + masked;
+      copied = match.index + run.length;
+    }
+  }
+  return out === undefined ? text : out + text.slice(copied);
 }
 
 /** A plain object from any realm (Node's `req.headers` is created outside a vm or test sandbox's realm). */
@@ -96,15 +135,28 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     return sensitive;
   }
 
-  function walk(value: unknown, depth: number): unknown {
+  // `seen` maps each object already walked to its result, so shared references are walked once (no exponential
+  // blow-up) and a reference back to an object still being walked becomes `[Circular]`.
+  function walk(value: unknown, depth: number, seen: Map<object, unknown>): unknown {
     if (typeof value === 'string') return maskCardNumbers(value);
     if (value === null || typeof value !== 'object') return value;
+    if (seen.has(value)) {
+      const done = seen.get(value);
+      return done === IN_PROGRESS ? CIRCULAR_MARKER : done;
+    }
+    const result = walkObject(value, depth, seen);
+    seen.set(value, result);
+    return result;
+  }
+
+  function walkObject(value: object, depth: number, seen: Map<object, unknown>): unknown {
     if (Array.isArray(value)) {
       if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
+      seen.set(value, IN_PROGRESS);
       let copy: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
-        const next = walk(item, depth + 1);
+        const next = walk(item, depth + 1, seen);
         if (next !== item) {
           copy ??= value.slice();
           copy[i] = next;
@@ -114,11 +166,12 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     }
     if (!isPlainObjectAnyRealm(value)) return value;
     if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
+    seen.set(value, IN_PROGRESS);
     let copy: Record<string, unknown> | undefined;
     const source = value as Record<string, unknown>;
     for (const key of Object.keys(source)) {
       const item = source[key];
-      const next = item !== undefined && item !== null && isSensitiveKey(key) ? REDACTED : walk(item, depth + 1);
+      const next = item !== undefined && item !== null && isSensitiveKey(key) ? REDACTED : walk(item, depth + 1, seen);
       if (next !== item) {
         copy ??= Object.assign(Object.getPrototypeOf(source) === null ? Object.create(null) : {}, source);
         copy![key] = next;
@@ -130,7 +183,9 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
   function redactUrl(url: string): string {
     const q = url.indexOf('?');
     if (q === -1) return url;
-    const query = url.slice(q + 1);
+    const hash = url.indexOf('#', q);
+    const fragment = hash === -1 ? '' : url.slice(hash);
+    const query = hash === -1 ? url.slice(q + 1) : url.slice(q + 1, hash);
     const parts = query.split('&');
     let changed = false;
     for (let i = 0; i < parts.length; i++) {
@@ -150,12 +205,15 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
         changed = true;
       }
     }
-    return changed ? `${url.slice(0, q + 1)}${parts.join('&')}` : url;
+    return changed ? `${url.slice(0, q + 1)}${parts.join('&')}${fragment}` : url;
   }
 
   return {
     isSensitiveKey,
-    redact: <T>(value: T): T => walk(value, 0) as T,
+    redact: <T>(value: T): T => {
+      if (typeof value === 'string') return maskCardNumbers(value) as T;
+      return (value !== null && typeof value === 'object' ? walk(value, 0, new Map()) : value) as T;
+    },
     redactUrl,
   };
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { buildLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from '../logging/create-logger';
-import { createRedactor } from '../logging/redact';
+import { createRedactor, type Redactor } from '../logging/redact';
 import { serializeError } from '../logging/serialize-error';
 import { kError, kLogged } from '../symbols';
 import type { NextFunction } from './types';
@@ -63,7 +63,7 @@ type ErrorRequest = IncomingMessage & { id?: unknown };
 
 export type ErrorMiddleware = (err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction) => void;
 
-export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger: Logger): ErrorMiddleware {
+export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger: Logger, redactor: Redactor): ErrorMiddleware {
   const expose = resolved.exposeErrorDetails;
   // Four parameters: Express recognises error middleware by its arity.
   return function errorHandler(err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction): void {
@@ -73,7 +73,7 @@ export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger:
       response[kError] = err;
     } else {
       const level = status >= 500 ? 'error' : 'warn';
-      logger[level]({ reqId: (req as ErrorRequest).id, err: serializeError(err), statusCode: status }, 'request failed');
+      logger[level]({ reqId: (req as ErrorRequest).id, err: serializeError(err, redactor), statusCode: status }, 'request failed');
     }
     if (res.headersSent) {
       // Too late for a JSON body: Express's final handler closes the connection.
@@ -119,6 +119,7 @@ export function errorHandler(options: StandaloneErrorHandlerOptions = {}): Error
   const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...ERROR_HANDLER_OPTION_SCHEMA, logger: { type: 'logger' } };
   const validated = validateOptions<StandaloneErrorHandlerOptions>('errorHandler', options, schema);
   const loggerOptions = resolveLoggerOptions(validated);
-  const logger = validated.logger ?? buildLogger(loggerOptions, createRedactor(loggerOptions.redactKeys));
-  return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger);
+  const redactor = createRedactor(loggerOptions.redactKeys);
+  const logger = validated.logger ?? buildLogger(loggerOptions, redactor);
+  return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger, redactor);
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { envBoolean, envEnum, envInteger, envString } from '../../src/config/env';
 import {
@@ -257,6 +258,13 @@ describe('validateOptions: the input itself', () => {
     expect(err.key).toBeUndefined();
   });
 
+  it('accepts a plain object created in another realm, and rejects a class instance from one', () => {
+    const foreign = runInNewContext('({ serviceName: "svc", redactKeys: ["a"] })') as unknown;
+    expect(JSON.parse(JSON.stringify(validate(foreign)))).toEqual({ serviceName: 'svc', redactKeys: ['a'] });
+    expectCode(runInNewContext('new (class Options { constructor() { this.serviceName = "svc"; } })()'), 'OBS_ERR_OPTIONS_NOT_OBJECT');
+    expectCode(runInNewContext('[1, 2]'), 'OBS_ERR_OPTIONS_NOT_OBJECT');
+  });
+
   it('accepts undefined (no options) and returns a frozen empty object', () => {
     const out = validate(undefined);
     expect(out).toEqual({});
@@ -329,6 +337,8 @@ describe('isPlainObject', () => {
     expect(isPlainObject(new Date())).toBe(false);
     expect(isPlainObject(new (class A {})())).toBe(false);
     expect(isPlainObject('x')).toBe(false);
+    expect(isPlainObject(runInNewContext('({})'))).toBe(true);
+    expect(isPlainObject(runInNewContext('[]'))).toBe(false);
   });
 });
 

@@ -1,6 +1,8 @@
+import { runInNewContext } from 'node:vm';
 import {
   createRedactor,
   DEFAULT_SENSITIVE_KEYS,
+  isPlainObjectAnyRealm,
   MAX_REDACT_DEPTH,
   maskCardNumbers,
   REDACTED,
@@ -447,6 +449,38 @@ describe('createRedactor().redact', () => {
   });
 });
 
+describe('isPlainObjectAnyRealm and cross-realm objects', () => {
+  it('recognises plain objects from this and other realms, and nothing else', () => {
+    expect(isPlainObjectAnyRealm({})).toBe(true);
+    expect(isPlainObjectAnyRealm(Object.create(null) as object)).toBe(true);
+    expect(isPlainObjectAnyRealm(runInNewContext('({ a: 1 })') as object)).toBe(true);
+    expect(isPlainObjectAnyRealm(runInNewContext('Object.create(null)') as object)).toBe(true);
+    expect(isPlainObjectAnyRealm(new Date())).toBe(false);
+    expect(isPlainObjectAnyRealm(new (class Foo {})())).toBe(false);
+    expect(isPlainObjectAnyRealm(runInNewContext('new (class Foo {})()') as object)).toBe(false);
+    expect(isPlainObjectAnyRealm(runInNewContext('new Date(0)') as object)).toBe(false);
+    expect(isPlainObjectAnyRealm(Object.create(Object.create(null) as object) as object)).toBe(false);
+  });
+
+  it('redacts plain objects created in another realm (e.g. Node-created req.headers under a sandbox)', () => {
+    const redactor = createRedactor();
+    const foreign = runInNewContext('({ authorization: "Bearer x", nested: { apiKey: "k", ok: 1 }, list: [{ token: "t" }] })') as Dict;
+    const out = redactor.redact(foreign);
+    expect(JSON.parse(JSON.stringify(out))).toEqual({
+      authorization: REDACTED,
+      nested: { apiKey: REDACTED, ok: 1 },
+      list: [{ token: REDACTED }],
+    });
+    expect(foreign.authorization).toBe('Bearer x');
+  });
+
+  it('leaves class instances from another realm as they are', () => {
+    const foreign = runInNewContext('new (class Account { constructor() { this.password = "pw"; } })()') as Dict;
+    const input = { account: foreign };
+    expect(createRedactor().redact(input)).toBe(input);
+  });
+});
+
 describe('createRedactor(extraKeys)', () => {
   it('treats extra keys as sensitive, exactly, ignoring case and separators', () => {
     const r = createRedactor(['customerRef', 'x-internal-id']);
@@ -523,5 +557,11 @@ describe('createRedactor().redactUrl', () => {
 
   it('redacts keys listed as extra keys', () => {
     expect(createRedactor(['sig_v2']).redactUrl('/a?SIG-V2=abc&x=1')).toBe(`/a?SIG-V2=${REDACTED}&x=1`);
+  });
+});
+
+describe('redactUrl keeps the fragment', () => {
+  it('masks the query and keeps what follows #', () => {
+    expect(createRedactor().redactUrl('/a?token=abc&x=1#frag')).toBe('/a?token=[REDACTED]&x=1#frag');
   });
 });

@@ -1,0 +1,191 @@
+import { runInNewContext } from 'node:vm';
+import { createRedactor, REDACTED } from '../../src/logging/redact';
+import { serializeError } from '../../src/logging/serialize-error';
+
+const MAX_MESSAGE = 2048;
+const MAX_STACK = 8192;
+const TRUNCATED = '...[truncated]';
+const VISA = '4111111111111111';
+
+describe('serializeError', () => {
+  it('serialises a plain Error with type, message and stack', () => {
+    const err = new Error('boom');
+    const out = serializeError(err);
+    expect(out).toEqual({ type: 'Error', message: 'boom', stack: err.stack });
+    expect(out.stack).toContain('boom');
+    expect(out).not.toHaveProperty('code');
+    expect(out).not.toHaveProperty('status');
+  });
+
+  it('uses the constructor name for built-in subclasses', () => {
+    expect(serializeError(new TypeError('bad type'))).toMatchObject({ type: 'TypeError', message: 'bad type' });
+    expect(serializeError(new RangeError('r'))).toMatchObject({ type: 'RangeError', message: 'r' });
+  });
+
+  it('uses the class name for custom errors', () => {
+    class PaymentDeclinedError extends Error {}
+    class NotFoundError extends Error {
+      constructor(message: string) {
+        super(message);
+        this.name = 'NotFound';
+      }
+    }
+    expect(serializeError(new PaymentDeclinedError('declined'))).toMatchObject({
+      type: 'PaymentDeclinedError',
+      message: 'declined',
+    });
+    expect(serializeError(new NotFoundError('gone')).type).toBe('NotFoundError');
+  });
+
+  it('keeps a string or number code and drops any other', () => {
+    expect(serializeError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).code).toBe('ECONNRESET');
+    expect(serializeError(Object.assign(new Error('x'), { code: 23505 })).code).toBe(23505);
+    expect(serializeError(Object.assign(new Error('x'), { code: 0 })).code).toBe(0);
+    expect(serializeError(Object.assign(new Error('x'), { code: { nested: true } }))).not.toHaveProperty('code');
+    expect(serializeError(Object.assign(new Error('x'), { code: null }))).not.toHaveProperty('code');
+  });
+
+  it('reads status or statusCode when it is a number', () => {
+    expect(serializeError(Object.assign(new Error('x'), { status: 404 })).status).toBe(404);
+    expect(serializeError(Object.assign(new Error('x'), { statusCode: 503 })).status).toBe(503);
+    expect(serializeError(Object.assign(new Error('x'), { status: 400, statusCode: 500 })).status).toBe(400);
+    expect(serializeError(Object.assign(new Error('x'), { status: '404' }))).not.toHaveProperty('status');
+  });
+
+  it('handles an Error without a stack', () => {
+    const err = new Error('no stack');
+    delete (err as { stack?: string }).stack;
+    const out = serializeError(err);
+    expect(out).toEqual({ type: 'Error', message: 'no stack' });
+  });
+
+  it('recognises an Error from another realm', () => {
+    const foreign = runInNewContext('Object.assign(new TypeError("from vm"), { code: "E_VM", status: 502 })') as unknown;
+    expect(foreign instanceof Error).toBe(false);
+    const out = serializeError(foreign);
+    expect(out).toMatchObject({ type: 'TypeError', message: 'from vm', code: 'E_VM', status: 502 });
+    expect(typeof out.stack).toBe('string');
+  });
+
+  it('describes a thrown string as NonError', () => {
+    expect(serializeError('something failed')).toEqual({ type: 'NonError', message: 'something failed' });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['null', null, 'null'],
+    ['undefined', undefined, 'undefined'],
+    ['a number', 42, '42'],
+    ['NaN', Number.NaN, 'NaN'],
+    ['a boolean', false, 'false'],
+    ['a bigint', 10n, '10'],
+    ['a symbol', Symbol('s'), 'Symbol(s)'],
+  ])('describes %s as NonError', (_what, value, message) => {
+    expect(serializeError(value)).toEqual({ type: 'NonError', message });
+  });
+
+  it('uses the message of an error-like object', () => {
+    expect(serializeError({ message: 'looks like an error', code: 'E_LIKE' })).toEqual({
+      type: 'NonError',
+      message: 'looks like an error',
+    });
+  });
+
+  it('uses JSON for an object without a message', () => {
+    expect(serializeError({ reason: 'quota', retry: 3 })).toEqual({
+      type: 'NonError',
+      message: '{"reason":"quota","retry":3}',
+    });
+    expect(serializeError({ message: 123 })).toEqual({ type: 'NonError', message: '{"message":123}' });
+    expect(serializeError([1, 'two'])).toEqual({ type: 'NonError', message: '[1,"two"]' });
+  });
+
+  it('does not throw on a circular object', () => {
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    let out: ReturnType<typeof serializeError> | undefined;
+    expect(() => {
+      out = serializeError(circular);
+    }).not.toThrow();
+    expect(out?.type).toBe('NonError');
+    expect(typeof out?.message).toBe('string');
+    expect(out?.message.length).toBeGreaterThan(0);
+    expect(() => JSON.stringify(out)).not.toThrow();
+  });
+
+  it('does not throw on an object JSON cannot serialise (bigint, throwing toJSON)', () => {
+    expect(() => serializeError({ n: 1n })).not.toThrow();
+    expect(serializeError({ n: 1n }).type).toBe('NonError');
+    const hostile = {
+      toJSON(): never {
+        throw new Error('nope');
+      },
+    };
+    expect(() => serializeError(hostile)).not.toThrow();
+  });
+
+  it('always returns something JSON can serialise', () => {
+    const circular: Record<string, unknown> = {};
+    circular.me = circular;
+    for (const v of [new Error('e'), 'str', null, undefined, 1, circular, Object.assign(new Error('x'), { code: 1, status: 500 })]) {
+      const out = serializeError(v);
+      expect(JSON.parse(JSON.stringify(out))).toEqual(out);
+    }
+  });
+
+  it('clips a very long message', () => {
+    const out = serializeError(new Error('m'.repeat(10_000)));
+    expect(out.message).toBe(`${'m'.repeat(MAX_MESSAGE)}${TRUNCATED}`);
+    const nonError = serializeError('n'.repeat(10_000));
+    expect(nonError.message).toBe(`${'n'.repeat(MAX_MESSAGE)}${TRUNCATED}`);
+  });
+
+  it('does not clip a message of exactly the limit', () => {
+    expect(serializeError(new Error('k'.repeat(MAX_MESSAGE))).message).toBe('k'.repeat(MAX_MESSAGE));
+  });
+
+  it('clips a very long stack', () => {
+    const out = serializeError(new Error('s'.repeat(20_000)));
+    expect(out.stack).toBeDefined();
+    expect(out.stack!.length).toBe(MAX_STACK + TRUNCATED.length);
+    expect(out.stack!.endsWith(TRUNCATED)).toBe(true);
+  });
+
+  it('masks card numbers in the message and the stack', () => {
+    const out = serializeError(new Error('charge failed for 4111 1111 1111 1111'));
+    expect(out.message).toBe(`charge failed for ${REDACTED}`);
+    expect(out.stack).not.toContain('4111 1111 1111 1111');
+    expect(out.stack).toContain(REDACTED);
+  });
+
+  it('masks card numbers in non-Error values', () => {
+    expect(serializeError(`bad card ${VISA}`).message).toBe(`bad card ${REDACTED}`);
+    expect(serializeError({ message: `bad card ${VISA}` }).message).toBe(`bad card ${REDACTED}`);
+    expect(serializeError({ pan: VISA }).message).not.toContain(VISA);
+  });
+
+  it('does not mask non-card digit runs', () => {
+    expect(serializeError(new Error('order 4111111111111112 and id 1234567890')).message).toBe(
+      'order 4111111111111112 and id 1234567890',
+    );
+  });
+
+  it('does not leak part of a card number that straddles the clipping limit', () => {
+    // 2035 filler characters put the card's first 13 digits before the 2048-character limit.
+    const out = serializeError(new Error(`${'x'.repeat(MAX_MESSAGE - 13)}${VISA}`));
+    expect(out.message).not.toContain(VISA.slice(0, 13));
+    expect(out.message).not.toContain(VISA.slice(0, 8));
+  });
+});
+
+describe('serializeError with a redactor', () => {
+  it('redacts secrets in a thrown plain object', () => {
+    const out = serializeError({ user: 'ann', password: 'hunter2' }, createRedactor());
+    expect(out.type).toBe('NonError');
+    expect(JSON.parse(out.message)).toEqual({ user: 'ann', password: '[REDACTED]' });
+  });
+
+  it('prefers a numeric statusCode when status is not a number', () => {
+    const err = Object.assign(new Error('x'), { status: 'bad', statusCode: 404 });
+    expect(serializeError(err).status).toBe(404);
+  });
+});
