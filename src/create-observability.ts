@@ -75,8 +75,9 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const loggerOptions = resolveLoggerOptions(validated);
   const redactor = createRedactor(loggerOptions.redactKeys);
   const logger = buildLogger(loggerOptions, redactor);
-  const assignRequestId = buildAssignRequestId(resolveRequestIdOptions(validated));
-  const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor);
+  const requestIdOptions = resolveRequestIdOptions(validated);
+  const assignRequestId = buildAssignRequestId(requestIdOptions);
+  const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, requestIdOptions.requestIdHeader);
   const errorHandler = buildErrorHandler(resolveErrorHandlerOptions(validated, env), logger, redactor);
 
   function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {

@@ -62,7 +62,7 @@ describe('createObservability options', () => {
     });
     const res = await request(app).get('/').expect(500);
     expect(res.text).toContain('OBS_ERR_FACTORY_USED_AS_MIDDLEWARE');
-    expect(res.text).toContain('createObservability({ ... }).middleware');
+    expect(res.text).toContain('app.use(obs.middleware)');
   });
 });
 

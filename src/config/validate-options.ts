@@ -75,10 +75,14 @@ function isRequestLike(value: unknown): boolean {
  */
 export function assertNotUsedAsMiddleware(factoryName: string, args: ArrayLike<unknown>): void {
   if (args.length >= 2 && isRequestLike(args[0])) {
+    const usage: Record<string, string> = {
+      createObservability: 'const obs = createObservability({ ... }); app.use(obs.middleware)',
+      createLogger: 'const logger = createLogger({ ... }) (a logger, not a middleware)',
+    };
     throw new ObservabilityError(
       'OBS_ERR_FACTORY_USED_AS_MIDDLEWARE',
-      `${factoryName} is a factory: call it once at start-up and mount what it returns, ` +
-        `e.g. app.use(${factoryName === 'createObservability' ? 'createObservability({ ... }).middleware' : `${factoryName}()`})`,
+      `${factoryName} is a factory: call it once at start-up and use what it returns, ` +
+        `e.g. ${usage[factoryName] ?? `app.use(${factoryName}())`}`,
     );
   }
 }

@@ -1,13 +1,12 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { types } from 'node:util';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import { envEnum, envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
 import { ObservabilityError } from '../errors/obs-error';
-import { createRedactor, type Redactor } from './redact';
+import { createRedactor, maskCardNumbers, type Redactor } from './redact';
 
 /** Log levels, lowest first. `silent` turns logging off. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -82,6 +81,20 @@ export function resolveLoggerOptions(options: LoggerOptions): ResolvedLoggerOpti
   });
 }
 
+/** Opens the log file synchronously, so the destination is ready at once and a flush right after start-up loses nothing. */
+function openLogFile(file: string): number {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    return openSync(file, 'a');
+  } catch (err) {
+    throw new ObservabilityError(
+      'OBS_ERR_LOG_FILE_UNWRITABLE',
+      `cannot open log file ${JSON.stringify(file)} for appending: ${(err as Error).message}`,
+      'logFile',
+    );
+  }
+}
+
 function buildDestination(resolved: ResolvedLoggerOptions): LogDestination {
   if (resolved.logFormat === 'pretty') {
     let pretty: (opts: Record<string, unknown>) => DestinationStream;
@@ -99,8 +112,7 @@ function buildDestination(resolved: ResolvedLoggerOptions): LogDestination {
     const toTerminal = resolved.logFile === undefined && resolved.logDestination === undefined;
     return pretty({
       colorize: toTerminal && process.stdout.isTTY === true,
-      destination: resolved.logDestination ?? resolved.logFile ?? 1,
-      mkdir: true,
+      destination: resolved.logDestination ?? (resolved.logFile === undefined ? 1 : openLogFile(resolved.logFile)),
       sync: true,
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname',
@@ -109,21 +121,7 @@ function buildDestination(resolved: ResolvedLoggerOptions): LogDestination {
   if (resolved.logDestination !== undefined) return resolved.logDestination;
   // Asynchronous writes keep the request path free of disk latency; pino flushes them at normal exit and
   // `flushLogger()` flushes them at shutdown.
-  if (resolved.logFile !== undefined) {
-    // Opened synchronously so the destination is ready at once: a flush right after start-up loses nothing.
-    let fd: number;
-    try {
-      mkdirSync(dirname(resolved.logFile), { recursive: true });
-      fd = openSync(resolved.logFile, 'a');
-    } catch (err) {
-      throw new ObservabilityError(
-        'OBS_ERR_LOG_FILE_UNWRITABLE',
-        `cannot open log file ${JSON.stringify(resolved.logFile)} for appending: ${(err as Error).message}`,
-        'logFile',
-      );
-    }
-    return pino.destination({ dest: fd, sync: false, minLength: 0 });
-  }
+  if (resolved.logFile !== undefined) return pino.destination({ dest: openLogFile(resolved.logFile), sync: false, minLength: 0 });
   return pino.destination({ dest: 1, sync: false, minLength: 0 });
 }
 
@@ -150,8 +148,6 @@ function mergeWithContext(mergeObject: object, mixinObject: object): object {
 
 /** Builds the pino options shared by every logger of an instance. */
 export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Redactor): PinoOptions {
-  const redactedErr = (value: unknown): unknown =>
-    value instanceof Error || types.isNativeError(value) ? redactor.redact({ ...pino.stdSerializers.err(value) }) : redactor.redact(value);
   return {
     level: resolved.logLevel,
     base: { service: resolved.serviceName, pid: process.pid, hostname: hostname() },
@@ -159,11 +155,22 @@ export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Reda
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
       level: (label) => ({ level: label }),
+      // Runs before pino's serializers: errors at any depth are described and redacted here.
       log: (object) => redactor.redact(object),
     },
-    // pino's error serializer copies every enumerable property (an HTTP client error's request config with its
-    // Authorization header, say); the copy is redacted like any other object.
-    serializers: { err: redactedErr, error: redactedErr },
+    // Errors were already described (and redacted) by formatters.log; pino's serializer would re-describe the
+    // resulting plain object as type "Object".
+    serializers: { err: (value: unknown) => value },
+    hooks: {
+      // Messages are free text: mask card numbers in them (keys cannot be recognised in prose).
+      logMethod(args, method) {
+        for (let i = 0; i < args.length; i++) {
+          const arg = args[i];
+          if (typeof arg === 'string' && arg.length >= 13) (args as unknown[])[i] = maskCardNumbers(arg);
+        }
+        return method.apply(this, args);
+      },
+    },
     mixin: requestContextMixin,
     mixinMergeStrategy: mergeWithContext,
   };
@@ -205,4 +212,15 @@ export function flushLogger(logger: Logger): void {
   } catch {
     // A destination that is not ready yet or already closed has nothing left to flush.
   }
+}
+
+/**
+ * The logger a standalone middleware writes to: the one given in `options.logger` (logger options and their
+ * environment variables are then not read), or one built from the logger options.
+ */
+export function loggerFor(options: LoggerOptions & { readonly logger?: Logger }): { logger: Logger; redactor: Redactor } {
+  if (options.logger !== undefined) return { logger: options.logger, redactor: createRedactor(options.redactKeys ?? []) };
+  const resolved = resolveLoggerOptions(options);
+  const redactor = createRedactor(resolved.redactKeys);
+  return { logger: buildLogger(resolved, redactor), redactor };
 }

@@ -6,13 +6,9 @@ import { getRequestContext } from '../context/request-context';
 import type { NextFunction } from '../middleware/types';
 import { routeTemplate, trackRoute, type RoutedRequest } from '../middleware/route-template';
 import { kContext, kError, kLogged, kMonitoring, kStartTime } from '../symbols';
-import {
-  buildLogger,
-  LOGGER_OPTION_SCHEMA,
-  resolveLoggerOptions,
-  type LoggerOptions,
-} from './create-logger';
-import { createRedactor, type Redactor } from './redact';
+import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
+import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from './create-logger';
+import type { Redactor } from './redact';
 import { serializeError } from './serialize-error';
 
 /** Options of {@link httpLogger}. */
@@ -33,8 +29,10 @@ export interface HttpLogOptions {
 
 /** Options of the standalone {@link httpLogger}: the HTTP log options plus a logger or the options to build one. */
 export interface HttpLoggerOptions extends HttpLogOptions, LoggerOptions {
-  /** Logger to write completion lines to. Default: one built from the logger options. */
+  /** Logger to write completion lines to. Default: one built from the logger options (which are then ignored). */
   readonly logger?: Logger;
+  /** The request id header, left out of logged headers. Default `'x-request-id'`. */
+  readonly requestIdHeader?: string;
 }
 
 export interface ResolvedHttpLogOptions {
@@ -88,6 +86,15 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}...[truncated]` : text;
 }
 
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8. */
+function clipBytes(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  let end = maxBytes;
+  // Do not cut a multi-byte character in two: back up to the start of a character.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
 function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) => boolean) | undefined {
   if (paths.length === 0) return undefined;
   const exact = new Set<string>();
@@ -134,21 +141,27 @@ export interface HttpLogWriter {
   start(req: IncomingMessage, res: ServerResponse, startTime: number): void;
 }
 
-export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOptions, redactor: Redactor): HttpLogWriter {
+export function buildHttpLogWriter(
+  logger: Logger,
+  resolved: ResolvedHttpLogOptions,
+  redactor: Redactor,
+  requestIdHeader: string,
+): HttpLogWriter {
   const isExcluded = buildPathMatcher(resolved.excludePaths);
   const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
   // Lines are already redacted field by field; skip the generic deep redaction of the app logger.
-  const lineLogger = logger.child(
-    {},
-    { formatters: { log: (object: object) => object }, serializers: { err: (value: unknown) => value } },
-  );
+  const lineLogger = logger.child({}, { formatters: { log: (object: object) => object }, serializers: { err: (value: unknown) => value } });
 
   function onResponseClose(this: ObservedResponse): void {
     const res = this;
     const req = res.req as ObservedRequest;
     if (req[kMonitoring] === true) return;
     const end = performance.now();
-    const aborted = !res.writableFinished;
+    const finished = res.writableFinished;
+    const failed = kError in res;
+    // Unfinished with an error attached: the server gave up (an error after headers were sent, and Express
+    // closed the connection). Unfinished without one: the client went away.
+    const aborted = !finished && !failed;
     const statusCode = aborted ? ABORTED_STATUS : res.statusCode;
 
     const reqInfo: Record<string, unknown> = {
@@ -158,12 +171,18 @@ export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOpti
       ip: req.ip ?? req.socket?.remoteAddress,
       userAgent: typeof req.headers['user-agent'] === 'string' ? clip(req.headers['user-agent'], MAX_USER_AGENT_LOG_LENGTH) : undefined,
     };
-    if (logRequestHeaders) reqInfo.headers = redactor.redact(req.headers);
+    if (logRequestHeaders) {
+      // The id header is left out: the accepted id is already on the line as reqId, and a rejected one must
+      // never be written.
+      const headers = redactor.redact({ ...req.headers });
+      delete headers[requestIdHeader];
+      reqInfo.headers = headers;
+    }
     if (logRequestBody) {
       const text = bodyText(req.body, redactor);
       if (text !== undefined) {
-        if (text.length > maxBodyLogBytes) {
-          reqInfo.body = text.slice(0, maxBodyLogBytes);
+        if (Buffer.byteLength(text) > maxBodyLogBytes) {
+          reqInfo.body = clipBytes(text, maxBodyLogBytes);
           reqInfo.bodyTruncated = true;
         } else {
           reqInfo.body = text;
@@ -176,7 +195,7 @@ export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOpti
       req: reqInfo,
       res: {
         statusCode,
-        size: contentLength === undefined || aborted ? undefined : Number(contentLength),
+        size: contentLength === undefined || !finished ? undefined : Number(contentLength),
       },
       responseTime: Math.round((end - (req[kStartTime] ?? end)) * 1000) / 1000,
     };
@@ -186,9 +205,13 @@ export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOpti
       line.spanId = ctx.spanId;
     }
     if (aborted) line.aborted = true;
-    if (kError in res) line.err = serializeError(res[kError], redactor);
+    if (failed) line.err = serializeError(res[kError], redactor);
 
     if (aborted) lineLogger.warn(line, 'request aborted');
+    else if (!finished) {
+      line.incomplete = true;
+      lineLogger.error(line, 'request failed');
+    }
     else if (statusCode >= 500) lineLogger.error(line, 'request completed');
     else if (statusCode >= 400) lineLogger.warn(line, 'request completed');
     else lineLogger.info(line, 'request completed');
@@ -200,6 +223,8 @@ export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOpti
       const r = req as ObservedRequest;
       r[kStartTime] = startTime;
       trackRoute(req);
+      // Read now: after an abort the socket may no longer know its peer, and Node caches the address.
+      void req.socket?.remoteAddress;
       (res as ObservedResponse)[kLogged] = true;
       // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
       res.on('close', onResponseClose);
@@ -218,12 +243,16 @@ export function buildHttpLogWriter(logger: Logger, resolved: ResolvedHttpLogOpti
 export function httpLogger(options: HttpLoggerOptions = {}) {
   // eslint-disable-next-line prefer-rest-params
   assertNotUsedAsMiddleware('httpLogger', arguments);
-  const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...HTTP_LOG_OPTION_SCHEMA, logger: { type: 'logger' } };
+  const schema: OptionSchema = {
+    ...LOGGER_OPTION_SCHEMA,
+    ...HTTP_LOG_OPTION_SCHEMA,
+    requestIdHeader: REQUEST_ID_OPTION_SCHEMA.requestIdHeader!,
+    logger: { type: 'logger' },
+  };
   const validated = validateOptions<HttpLoggerOptions>('httpLogger', options, schema);
-  const loggerOptions = resolveLoggerOptions(validated);
-  const redactor = createRedactor(loggerOptions.redactKeys);
-  const logger = validated.logger ?? buildLogger(loggerOptions, redactor);
-  const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor);
+  const { logger, redactor } = loggerFor(validated);
+  const header = (validated.requestIdHeader ?? REQUEST_ID_DEFAULTS.requestIdHeader).toLowerCase();
+  const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, header);
   return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const r = req as ObservedRequest;
     r[kContext] ??= getRequestContext();

@@ -1,3 +1,6 @@
+import { types } from 'node:util';
+import pino from 'pino';
+
 /** The text that replaces every redacted value. */
 export const REDACTED = '[REDACTED]';
 
@@ -22,8 +25,8 @@ const DECISION_CACHE_LIMIT = 4096;
 
 /** Maximal runs of digits, each digit separated from the next by at most one space or dash. */
 const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
-const NON_DIGIT = /\D/g;
 const CIRCULAR_MARKER = '[Circular]';
+const UNREADABLE_MARKER = '[Unreadable]';
 const IN_PROGRESS = Symbol('in-progress');
 
 function normaliseKey(key: string): string {
@@ -45,37 +48,52 @@ function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Masks the card numbers in one run of digit groups, which may also hold other numbers (`<card> 123 12/25`). */
+/** Issuer prefixes start with 2 to 6 (Mastercard 2-series, Amex, Diners, JCB, Visa, Mastercard, Discover, UnionPay). */
+function plausibleCard(digits: string): boolean {
+  const first = digits.charCodeAt(0);
+  return digits.length >= 13 && digits.length <= 19 && first >= 50 && first <= 54 && luhnValid(digits);
+}
+
+/** Groups as printed on cards: a first group of 4, then groups of 3 to 6 digits. */
+function cardGrouping(groups: readonly string[]): boolean {
+  if (groups[0]!.length !== 4) return false;
+  for (let i = 1; i < groups.length; i++) if (groups[i]!.length < 3 || groups[i]!.length > 6) return false;
+  return true;
+}
+
+/**
+ * Masks the card numbers in one run of digit groups, which may also hold other numbers (`<card> 123 12/25`):
+ * either the whole run is one unbroken card number, or consecutive groups, grouped as on a card, form one.
+ */
 function maskRun(run: string): string {
-  const digits = run.replace(NON_DIGIT, '');
-  if (digits.length >= 13 && digits.length <= 19 && luhnValid(digits)) return REDACTED;
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (let i = 0; i < run.length; i++) {
-    const isDigit = run.charCodeAt(i) >= 48 && run.charCodeAt(i) <= 57;
-    if (isDigit && (i === 0 || !(run.charCodeAt(i - 1) >= 48 && run.charCodeAt(i - 1) <= 57))) starts.push(i);
-    if (isDigit && (i === run.length - 1 || !(run.charCodeAt(i + 1) >= 48 && run.charCodeAt(i + 1) <= 57))) ends.push(i + 1);
-  }
-  if (starts.length < 2) return run;
-  for (let first = 0; first < starts.length; first++) {
-    let length = 0;
-    let groupDigits = '';
-    for (let last = first; last < starts.length; last++) {
-      const group = run.slice(starts[last]!, ends[last]!);
-      length += group.length;
-      if (length > 19) break;
-      groupDigits += group;
-      if (length >= 13 && luhnValid(groupDigits)) {
-        return run.slice(0, starts[first]!) + REDACTED + maskRun(run.slice(ends[last]!));
+  if (run.indexOf(' ') === -1 && run.indexOf('-') === -1) return plausibleCard(run) ? REDACTED : run;
+  const separator = run.indexOf(' ') !== -1 && run.indexOf('-') !== -1 ? undefined : run.indexOf(' ') !== -1 ? ' ' : '-';
+  if (separator === undefined) return run;
+  const groups = run.split(separator);
+  for (let first = 0; first < groups.length; first++) {
+    let digits = '';
+    for (let last = first; last < groups.length; last++) {
+      digits += groups[last]!;
+      if (digits.length > 19) break;
+      const window = groups.slice(first, last + 1);
+      if ((window.length === 1 || cardGrouping(window)) && plausibleCard(digits)) {
+        const before = groups.slice(0, first).join(separator);
+        const after = groups.slice(last + 1).join(separator);
+        return (before ? before + separator : '') + REDACTED + (after ? separator + maskRun(after) : '');
       }
     }
   }
   return run;
 }
 
+function isWordChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
 /**
- * Masks payment-card numbers (13 to 19 digits, optionally grouped by spaces or dashes, passing the Luhn check)
- * inside a string, also when other numbers (a CVV, an expiry date) follow or precede them.
+ * Masks payment-card numbers inside a string: 13 to 19 digits starting with 2 to 6 and passing the Luhn check,
+ * unbroken or grouped as on a card by spaces or dashes, standing as a word of their own (so ids such as UUIDs
+ * are not touched), also when other numbers (a CVV, an expiry date) follow them.
  * Returns the same string when there is nothing to mask.
  */
 export function maskCardNumbers(text: string): string {
@@ -86,14 +104,37 @@ export function maskCardNumbers(text: string): string {
   let match: RegExpExecArray | null;
   while ((match = DIGIT_RUN.exec(text)) !== null) {
     const run = match[0];
+    const start = match.index;
+    const end = start + run.length;
     if (run.length < 13) continue;
+    if ((start > 0 && isWordChar(text.charCodeAt(start - 1))) || (end < text.length && isWordChar(text.charCodeAt(end)))) continue;
     const masked = maskRun(run);
     if (masked !== run) {
-      out = (out ?? '') + text.slice(copied, match.index) + masked;
-      copied = match.index + run.length;
+      out = (out ?? '') + text.slice(copied, start) + masked;
+      copied = end;
     }
   }
   return out === undefined ? text : out + text.slice(copied);
+}
+
+function copyOwn(source: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = Object.getPrototypeOf(source) === null ? Object.create(null) : {};
+  for (const key of Object.keys(source)) {
+    try {
+      copy[key] = source[key];
+    } catch {
+      copy[key] = UNREADABLE_MARKER;
+    }
+  }
+  return copy;
+}
+
+function isWalkableInstance(value: object): boolean {
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return false;
+  if (types.isMap(value) || types.isSet(value) || types.isWeakMap(value) || types.isWeakSet(value)) return false;
+  if (types.isPromise(value) || types.isRegExp(value) || types.isDate(value)) return false;
+  return true;
 }
 
 /** A plain object from any realm (Node's `req.headers` is created outside a vm or test sandbox's realm). */
@@ -164,23 +205,36 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       }
       return copy ?? value;
     }
-    if (!isPlainObjectAnyRealm(value)) return value;
+    let source = value as Record<string, unknown>;
+    if (!isPlainObjectAnyRealm(value)) {
+      // An error nested anywhere is described like pino describes `err`, so its own properties (an HTTP
+      // client's request config with its headers) are redacted too.
+      if (value instanceof Error || types.isNativeError(value)) source = { ...pino.stdSerializers.err(value as Error) };
+      // Other objects are serialised by JSON.stringify through their own enumerable keys, so they are walked
+      // the same way; objects with toJSON and binary or collection types are left to their own serialisation.
+      else if (!isWalkableInstance(value)) return value;
+    }
     if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
     seen.set(value, IN_PROGRESS);
-    let copy: Record<string, unknown> | undefined;
-    const source = value as Record<string, unknown>;
+    let copy: Record<string, unknown> | undefined = source === value ? undefined : source;
     for (const key of Object.keys(source)) {
-      const item = source[key];
+      let item: unknown;
+      try {
+        item = source[key];
+      } catch {
+        item = UNREADABLE_MARKER;
+      }
       const next = item !== undefined && item !== null && isSensitiveKey(key) ? REDACTED : walk(item, depth + 1, seen);
       if (next !== item) {
-        copy ??= Object.assign(Object.getPrototypeOf(source) === null ? Object.create(null) : {}, source);
-        copy![key] = next;
+        copy ??= copyOwn(source);
+        copy[key] = next;
       }
     }
     return copy ?? value;
   }
 
-  function redactUrl(url: string): string {
+  function redactUrl(rawUrl: string): string {
+    const url = maskCardNumbers(rawUrl);
     const q = url.indexOf('?');
     if (q === -1) return url;
     const hash = url.indexOf('#', q);

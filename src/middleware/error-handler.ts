@@ -2,8 +2,8 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Logger } from 'pino';
 import { envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
-import { buildLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from '../logging/create-logger';
-import { createRedactor, type Redactor } from '../logging/redact';
+import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
+import type { Redactor } from '../logging/redact';
 import { serializeError } from '../logging/serialize-error';
 import { kError, kLogged } from '../symbols';
 import type { NextFunction } from './types';
@@ -52,7 +52,8 @@ export interface ErrorResponseBody {
 /** The status for an error: `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500. */
 export function statusOf(err: unknown): number {
   if (err !== null && typeof err === 'object') {
-    const candidate = (err as { status?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+    const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+    const candidate = typeof status === 'number' ? status : statusCode;
     if (typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599) return candidate;
   }
   return 500;
@@ -81,18 +82,18 @@ export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger:
       return;
     }
     const id = (req as ErrorRequest).id;
-    const isError = err instanceof Error;
     const showMessage = status < 500 ? (err as { expose?: unknown } | null)?.expose !== false : expose;
     let message = STATUS_CODES[status] ?? 'Error';
     if (showMessage) {
-      if (isError) message = err.message;
-      else if (typeof err === 'string') message = err;
+      if (typeof err === 'string') message = err;
+      else if (typeof (err as { message?: unknown } | null)?.message === 'string') message = (err as { message: string }).message;
     }
+    const stack = status >= 500 && expose ? (err as { stack?: unknown } | null)?.stack : undefined;
     const body: ErrorResponseBody = {
       error: {
         message,
         requestId: typeof id === 'string' ? id : undefined,
-        ...(expose && isError && typeof err.stack === 'string' ? { stack: err.stack } : {}),
+        ...(typeof stack === 'string' ? { stack } : {}),
       },
     };
     const payload = JSON.stringify(body);
@@ -118,8 +119,6 @@ export function errorHandler(options: StandaloneErrorHandlerOptions = {}): Error
   assertNotUsedAsMiddleware('errorHandler', arguments);
   const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...ERROR_HANDLER_OPTION_SCHEMA, logger: { type: 'logger' } };
   const validated = validateOptions<StandaloneErrorHandlerOptions>('errorHandler', options, schema);
-  const loggerOptions = resolveLoggerOptions(validated);
-  const redactor = createRedactor(loggerOptions.redactKeys);
-  const logger = validated.logger ?? buildLogger(loggerOptions, redactor);
+  const { logger, redactor } = loggerFor(validated);
   return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger, redactor);
 }

@@ -386,7 +386,7 @@ describe('assertNotUsedAsMiddleware', () => {
     const req = fakeRequest();
     const err = catchObsError(() => assertNotUsedAsMiddleware('createObservability', [req, new ServerResponse(req), () => undefined]));
     expect(err.code).toBe('OBS_ERR_FACTORY_USED_AS_MIDDLEWARE');
-    expect(err.message).toContain('createObservability({ ... }).middleware');
+    expect(err.message).toContain('app.use(obs.middleware)');
   });
 
   it.each<[string, unknown[]]>([

@@ -13,25 +13,27 @@ describe.each(EXPRESS_VERSIONS)('request context (%s)', (_name, expressFactory) 
     app.use(obs.middleware);
     app.use(expressFactory.json());
     app.post('/work', async (req, res) => {
-      obs.logger.info({ step: 'after-body' }, 'step');
+      // handlerReqId is what the handler knows from req; reqId is what the context adds.
+      const logger = obs.logger.child({ handlerReqId: req.id });
+      logger.info({ step: 'after-body' }, 'step');
       await tick(2);
-      obs.logger.info({ step: 'after-await' }, 'step');
+      logger.info({ step: 'after-await' }, 'step');
       await new Promise<void>((resolve) =>
         setTimeout(() => {
-          obs.logger.info({ step: 'in-timer' }, 'step');
+          logger.info({ step: 'in-timer' }, 'step');
           resolve();
         }, 1),
       );
       await new Promise<void>((resolve) =>
         setImmediate(() => {
-          obs.logger.info({ step: 'in-immediate' }, 'step');
+          logger.info({ step: 'in-immediate' }, 'step');
           resolve();
         }),
       );
       const emitter = new EventEmitter();
-      emitter.on('evt', () => obs.logger.child({ module: 'payments' }).info({ step: 'child-in-emitter' }, 'step'));
+      emitter.on('evt', () => logger.child({ module: 'payments' }).info({ step: 'child-in-emitter' }, 'step'));
       emitter.emit('evt');
-      await Promise.resolve().then(() => obs.logger.info({ step: 'in-then' }, 'step'));
+      await Promise.resolve().then(() => logger.info({ step: 'in-then' }, 'step'));
       res.json({ requestId: getRequestContext()?.requestId, bodyEcho: req.body.n });
     });
     return { app, logs, obs };
@@ -88,6 +90,8 @@ describe.each(EXPRESS_VERSIONS)('request context (%s)', (_name, expressFactory) 
         ),
       );
       const lines = await logs.waitFor((l) => l.length === 25 * 7);
+      const steps = lines.filter((l) => l.msg === 'step');
+      expect(steps.filter((l) => l.reqId !== l.handlerReqId).map((l) => [l.step, l.reqId, l.handlerReqId])).toEqual([]);
       for (const { id, body } of responses) {
         expect(body.requestId).toBe(id);
         expect(lines.filter((l) => l.reqId === id)).toHaveLength(7);

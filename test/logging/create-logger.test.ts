@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
+import request from 'supertest';
 import { createLogger, flushLogger } from '../../src';
 import { LogCapture } from '../helpers/log-capture';
 
@@ -115,8 +117,37 @@ describe('createLogger', () => {
 });
 
 describe('createLogger with an unusable log file', () => {
-  it('fails at construction with a coded error', () => {
+  it.each(['json', 'pretty'] as const)('fails at construction with a coded error (%s)', (logFormat) => {
     const dir = mkdtempSync(join(tmpdir(), 'obs-log-'));
-    expect(() => createLogger({ logFile: dir })).toThrow(expect.objectContaining({ code: 'OBS_ERR_LOG_FILE_UNWRITABLE', key: 'logFile' }));
+    expect(() => createLogger({ logFile: dir, logFormat })).toThrow(
+      expect.objectContaining({ code: 'OBS_ERR_LOG_FILE_UNWRITABLE', key: 'logFile' }),
+    );
+  });
+});
+
+describe('createLogger redaction beyond plain objects', () => {
+  it('masks card numbers in messages and redacts errors and class instances under any key', async () => {
+    const logs = new LogCapture();
+    const logger = createLogger({ logDestination: logs, env: {} });
+    class Credentials {
+      user = 'ann';
+      password = 'hunter2';
+    }
+    const upstream = Object.assign(new Error('401'), { config: { headers: { Authorization: 'Bearer leaked' } } });
+    logger.warn({ creds: new Credentials(), cause: { e: upstream } }, 'charge of card 4111 1111 1111 1111 failed');
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.msg).toBe('charge of card [REDACTED] failed');
+    expect(line!.creds).toEqual({ user: 'ann', password: '[REDACTED]' });
+    expect(line!.cause.e).toMatchObject({ type: 'Error', message: '401', config: { headers: { Authorization: '[REDACTED]' } } });
+    expect(logs.raw.join('')).not.toMatch(/hunter2|leaked|4111/);
+  });
+
+  it('tells how to use createLogger when it is mounted as middleware', async () => {
+    const app = express();
+    app.use(createLogger as any);
+    const res = await request(app).get('/');
+    expect(res.status).toBe(500);
+    expect(res.text).toContain('OBS_ERR_FACTORY_USED_AS_MIDDLEWARE');
+    expect(res.text).toContain('a logger, not a middleware');
   });
 });

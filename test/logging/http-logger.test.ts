@@ -133,6 +133,30 @@ describe.each(EXPRESS_VERSIONS)('HTTP completion line (%s)', (_name, expressFact
     expect(logs.raw.join('')).not.toMatch(/sekret-token|s3ss10n|key-material|tenant-material/);
   });
 
+  it('never writes the request id header, so a rejected id cannot reach the logs through logged headers', async () => {
+    const { app, logs } = build({ logRequestHeaders: true });
+    await request(app).get('/users/1').set('x-request-id', 'rejected id with spaces').expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.headers['x-request-id']).toBeUndefined();
+    expect(logs.raw.join('')).not.toContain('rejected id');
+  });
+
+  it('masks a card number in the URL path', async () => {
+    const { app, logs } = build();
+    await request(app).get('/users/4111111111111111').expect(200);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.req.url).toBe('/users/[REDACTED]');
+  });
+
+  it('cuts logged bodies by UTF-8 bytes without splitting a character', async () => {
+    const { app, logs } = build({ logRequestBody: true, maxBodyLogBytes: 20 });
+    await request(app).post('/login').send({ name: 'ééééééééééééé' }).expect(204);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(Buffer.byteLength(line!.req.body)).toBeLessThanOrEqual(20);
+    expect(line!.req.body).toBe('{"name":"ééééé');
+    expect(line!.req.bodyTruncated).toBe(true);
+  });
+
   it('does not log bodies by default', async () => {
     const { app, logs } = build();
     await request(app).post('/login').send({ user: 'ann', password: 'hunter2' }).expect(204);

@@ -318,25 +318,32 @@ describe('createRedactor().redact', () => {
     expect(input).toEqual([{ token: 't' }, 'x', VISA]);
   });
 
-  it('leaves Errors, Dates, Buffers, Maps and class instances as they are', () => {
-    class Account {
-      password = 'pw';
-    }
-    const err = new Error('boom');
+  it('leaves Dates, Buffers and Maps to their own serialisation', () => {
     const date = new Date(0);
     const buf = Buffer.from('password=1');
     const map = new Map([['token', 't']]);
-    const account = new Account();
-    const input = { err, date, buf, map, account };
+    const input = { date, buf, map, clean: new (class Clean { id = 1 })() };
     const out = redactor.redact(input);
     expect(out).toBe(input);
-    expect(out.err).toBe(err);
-    expect(out.date).toBe(date);
-    expect(out.buf).toBe(buf);
-    expect(out.map).toBe(map);
-    expect(out.account).toBe(account);
+  });
+
+  it('walks class instances as JSON.stringify would, without mutating them', () => {
+    class Account {
+      user = 'ann';
+      password = 'pw';
+    }
+    const account = new Account();
+    const out = redactor.redact({ account });
+    expect(out.account).toEqual({ user: 'ann', password: REDACTED });
     expect(account.password).toBe('pw');
-    expect(redactor.redact(err)).toBe(err);
+  });
+
+  it('describes nested Errors like pino does, redacting their own properties', () => {
+    const err = Object.assign(new Error('boom'), { headers: { Authorization: 'Bearer x' } });
+    const out = redactor.redact({ wrapped: { err } }) as unknown as { wrapped: { err: Record<string, unknown> } };
+    expect(out.wrapped.err).toMatchObject({ type: 'Error', message: 'boom', headers: { Authorization: REDACTED } });
+    expect(out.wrapped.err.stack).toEqual(expect.stringContaining('boom'));
+    expect((err as unknown as { headers: { Authorization: string } }).headers.Authorization).toBe('Bearer x');
   });
 
   it('still redacts a class instance held under a sensitive key', () => {
@@ -474,10 +481,11 @@ describe('isPlainObjectAnyRealm and cross-realm objects', () => {
     expect(foreign.authorization).toBe('Bearer x');
   });
 
-  it('leaves class instances from another realm as they are', () => {
+  it('walks class instances from another realm too', () => {
     const foreign = runInNewContext('new (class Account { constructor() { this.password = "pw"; } })()') as Dict;
-    const input = { account: foreign };
-    expect(createRedactor().redact(input)).toBe(input);
+    const out = createRedactor().redact({ account: foreign });
+    expect(out.account).toEqual({ password: REDACTED });
+    expect(foreign.password).toBe('pw');
   });
 });
 
@@ -563,5 +571,25 @@ describe('createRedactor().redactUrl', () => {
 describe('redactUrl keeps the fragment', () => {
   it('masks the query and keeps what follows #', () => {
     expect(createRedactor().redactUrl('/a?token=abc&x=1#frag')).toBe('/a?token=[REDACTED]&x=1#frag');
+  });
+});
+
+describe('card-number masking leaves ids alone', () => {
+  it.each([
+    ['a UUID whose leading groups are digits', '91465625-0051-4bd8-8d25-3675d9344d93'],
+    ['an all-digit UUID-shaped id', '12345678-1234-4123-8123-123456789012'],
+    ['a snowflake id starting with 1', '1234567890123456789'],
+    ['digits glued to letters', 'order4111111111111111'],
+    ['an unbroken run starting with 9', '9111111111111116'],
+  ])('does not mask %s', (_label, text) => {
+    expect(maskCardNumbers(text)).toBe(text);
+  });
+
+  it.each([
+    ['Visa grouped by dashes', '4111-1111-1111-1111'],
+    ['Amex grouped 4-6-5', '3782 822463 10005'],
+    ['Mastercard unbroken', '5500000000000004'],
+  ])('masks %s', (_label, text) => {
+    expect(maskCardNumbers(`paid with ${text}.`)).toBe('paid with [REDACTED].');
   });
 });

@@ -170,8 +170,8 @@ describe('serializeError', () => {
   });
 
   it('does not leak part of a card number that straddles the clipping limit', () => {
-    // 2035 filler characters put the card's first 13 digits before the 2048-character limit.
-    const out = serializeError(new Error(`${'x'.repeat(MAX_MESSAGE - 13)}${VISA}`));
+    // 2034 filler characters and a space put the card's first 13 digits before the 2048-character limit.
+    const out = serializeError(new Error(`${'x'.repeat(MAX_MESSAGE - 14)} ${VISA}`));
     expect(out.message).not.toContain(VISA.slice(0, 13));
     expect(out.message).not.toContain(VISA.slice(0, 8));
   });

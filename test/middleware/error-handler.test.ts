@@ -133,7 +133,16 @@ describe.each(EXPRESS_VERSIONS)('errorHandler (%s)', (name, expressFactory) => {
     const lines = await logs.waitFor((l) => l.length === 1);
     await new Promise((r) => setTimeout(r, 20));
     expect(logs.lines).toHaveLength(1);
+    // The server cut the response short: a failure at error level, not a client abort.
+    expect(lines[0]).toMatchObject({ level: 'error', msg: 'request failed', incomplete: true, res: { statusCode: 200 } });
+    expect(lines[0]!.aborted).toBeUndefined();
     expect(lines[0]!.err.message).toBe('late failure');
+  });
+
+  it('never sends a stack for 4xx, even with details exposed', async () => {
+    const { app } = build({ exposeErrorDetails: true });
+    const res = await request(app).get('/status/404').expect(404);
+    expect(res.body.error).toEqual({ message: 'status 404', requestId: res.headers['x-request-id'] });
   });
 
   if (name === 'express 5') {
