@@ -23,7 +23,7 @@ export interface HttpLogOptions {
   readonly logRequestHeaders?: boolean;
   /** Add the parsed request body (secrets redacted, as JSON text) to each line as `req.body`. Default `false`. */
   readonly logRequestBody?: boolean;
-  /** Longest body text logged, in characters; longer bodies are cut and flagged `req.bodyTruncated`. Default `2048`. */
+  /** Longest body text logged, in bytes of UTF-8; longer bodies are cut and flagged `req.bodyTruncated`. Default `2048`. */
   readonly maxBodyLogBytes?: number;
 }
 
