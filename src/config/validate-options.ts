@@ -6,6 +6,7 @@ export type OptionRule =
   | { readonly type: 'string'; readonly nonEmpty?: boolean; readonly pattern?: RegExp; readonly patternText?: string }
   | { readonly type: 'boolean' }
   | { readonly type: 'integer'; readonly min: number; readonly max: number }
+  | { readonly type: 'number'; readonly min: number; readonly max: number }
   | { readonly type: 'enum'; readonly values: readonly string[] }
   | { readonly type: 'function' }
   | { readonly type: 'stringArray'; readonly maxItems: number }
@@ -114,6 +115,16 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       return;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('an integer');
+      if ((value as number) < rule.min || (value as number) > rule.max) {
+        throw new ObservabilityError(
+          'OBS_ERR_OPTIONS_INVALID_VALUE',
+          `option "${key}" must be between ${rule.min} and ${rule.max}, got ${value as number}`,
+          key,
+        );
+      }
+      return;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) wrongType('a finite number');
       if ((value as number) < rule.min || (value as number) > rule.max) {
         throw new ObservabilityError(
           'OBS_ERR_OPTIONS_INVALID_VALUE',
