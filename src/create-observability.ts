@@ -1,11 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { buildRequestContext, runWithContext, type RequestContext } from './context/request-context';
 import { buildLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
-import { buildHttpLogWriter, HTTP_LOG_OPTION_SCHEMA, resolveHttpLogOptions, type HttpLogOptions } from './logging/http-logger';
+import {
+  buildHttpLogWriter,
+  HTTP_LOG_OPTION_SCHEMA,
+  observeRequest,
+  resolveHttpLogOptions,
+  type HttpLogOptions,
+} from './logging/http-logger';
 import { createRedactor } from './logging/redact';
+import { buildHttpMetrics } from './metrics/http-metrics';
+import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics/metrics-options';
+import { buildPercentileStore, type PercentileStore } from './metrics/percentile-store';
+import { describeCompletion, type ObservedRequest, type ObservedResponse } from './middleware/completion';
 import {
   buildErrorHandler,
   ERROR_HANDLER_OPTION_SCHEMA,
@@ -19,28 +31,50 @@ import {
   resolveRequestIdOptions,
   type RequestIdOptions,
 } from './middleware/request-id';
+import {
+  buildSlowRequestMonitor,
+  resolveSlowRequestOptions,
+  SLOW_REQUEST_OPTION_SCHEMA,
+  type SlowRequestOptions,
+} from './middleware/slow-requests';
 import type { NextFunction } from './middleware/types';
 import { createMonitoringRouter } from './router/create-router';
-import { kContext } from './symbols';
+import { buildMetricsHandler } from './router/metrics-endpoint';
+import { kContext, kLogged, kMonitoring } from './symbols';
 
 /**
  * Options of {@link createObservability}. Every key is optional. Precedence: explicit option, then environment
  * variable, then default. Unknown keys and wrong types throw at construction.
  */
-export interface ObservabilityOptions extends LoggerOptions, RequestIdOptions, HttpLogOptions, ErrorHandlerOptions {}
+export interface ObservabilityOptions
+  extends LoggerOptions,
+    RequestIdOptions,
+    HttpLogOptions,
+    ErrorHandlerOptions,
+    SlowRequestOptions,
+    MetricsOptions {}
 
 /** What {@link createObservability} returns. */
 export interface Observability {
-  /** Mount first: request id, request context, HTTP completion log. */
+  /** Mount first: request id, request context, HTTP completion log, metrics, slow-request detection. */
   readonly middleware: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
-  /** Monitoring endpoints; mount anywhere, its routes are left out of HTTP logs. */
+  /** Monitoring endpoints (`/metrics`); mount anywhere, its routes are left out of HTTP logs and metrics. */
   readonly router: Router;
   /** Error middleware; mount last. */
   readonly errorHandler: ErrorMiddleware;
   /** Context-aware pino logger: inside a request its lines carry the request id. */
   readonly logger: Logger;
+  /** The prom-client registry holding this instance's metrics. */
+  readonly registry: Registry;
+  /**
+   * The percentile store: HTTP latencies (series `http_server_request`, labels `method` and `route`, in ms) and
+   * anything the application records with `record`, `startTimer`, `time`; read with `stats`.
+   */
+  readonly metrics: PercentileStore;
   /** Writes buffered log lines out synchronously. Call before the process exits. */
   flush(): void;
+  /** Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor). */
+  close(): void;
 }
 
 export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
@@ -48,13 +82,16 @@ export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...REQUEST_ID_OPTION_SCHEMA,
   ...HTTP_LOG_OPTION_SCHEMA,
   ...ERROR_HANDLER_OPTION_SCHEMA,
+  ...SLOW_REQUEST_OPTION_SCHEMA,
+  ...METRICS_OPTION_SCHEMA,
 });
 
-type ContextRequest = IncomingMessage & { [kContext]?: RequestContext };
+const kInFlight = Symbol('express-observability.inFlight');
+type LifecycleRequest = ObservedRequest & { [kContext]?: RequestContext; [kInFlight]?: boolean };
 
 /**
- * Builds everything an Express app needs to be observable. Each call owns its logger and state, so several
- * instances (one per app or per test) never collide.
+ * Builds everything an Express app needs to be observable. Each call owns its logger, registry, store and timers,
+ * so several instances (one per app or per test) never collide.
  *
  * @example
  * const obs = createObservability({ serviceName: 'orders' });
@@ -65,7 +102,8 @@ type ContextRequest = IncomingMessage & { [kContext]?: RequestContext };
  *
  * @param options - see {@link ObservabilityOptions}.
  * @throws {ObservabilityError} `OBS_ERR_OPTIONS_*` for invalid options, `OBS_ERR_ENV_INVALID_VALUE` for invalid
- *   environment variables, `OBS_ERR_PRETTY_UNAVAILABLE` (see docs/errors.md).
+ *   environment variables, `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_PRETTY_UNAVAILABLE`, `OBS_ERR_METRIC_CONFLICT`
+ *   (see docs/errors.md).
  */
 export function createObservability(options: ObservabilityOptions = {}): Observability {
   // eslint-disable-next-line prefer-rest-params
@@ -79,22 +117,97 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const assignRequestId = buildAssignRequestId(requestIdOptions);
   const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, requestIdOptions.requestIdHeader);
   const errorHandler = buildErrorHandler(resolveErrorHandlerOptions(validated, env), logger, redactor);
+  const metricsOptions = resolveMetricsOptions(validated, env);
+  const store = buildPercentileStore(metricsOptions.store);
+  const metrics = buildHttpMetrics(metricsOptions, store);
+  const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+  eventLoop.enable();
+
+  const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
+  const slow = buildSlowRequestMonitor(resolveSlowRequestOptions(validated, env), {
+    stillRunning(req, elapsedMs, thresholdMs, route) {
+      const r = req as LifecycleRequest;
+      metrics.countSlow(req.method, route);
+      slowLogger.warn(
+        {
+          reqId: req.id,
+          req: { method: req.method, url: redactor.redactUrl(r.originalUrl ?? req.url ?? '/').slice(0, 2048), route: route ?? null },
+          elapsedMs: Math.round(elapsedMs),
+          slowThresholdMs: thresholdMs,
+        },
+        'request still running',
+      );
+    },
+  });
+
+  function onResponseClose(this: ServerResponse): void {
+    const done = describeCompletion(this, performance.now());
+    const req = done.req as LifecycleRequest;
+    if (req[kInFlight] !== true) return; // a monitoring route, already left out
+    req[kInFlight] = false;
+    metrics.requestEnded();
+    const verdict = slow.finish(req, done.route, done.durationMs);
+    if (verdict.slow) {
+      done.slow = verdict;
+      if (!verdict.reportedInFlight) metrics.countSlow(req.method, done.route);
+    }
+    metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
+    if ((done.res as ObservedResponse)[kLogged] === true) writer.write(done);
+    else if (verdict.slow && !verdict.reportedInFlight) {
+      slowLogger.warn({ reqId: req.id, req: { method: req.method, route: done.route ?? null }, responseTime: Math.round(done.durationMs) }, 'slow request');
+    }
+  }
 
   function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const start = performance.now();
     const id = assignRequestId(req, res);
     const context = buildRequestContext(req, id, start);
-    (req as ContextRequest)[kContext] = context;
+    const r = req as LifecycleRequest;
+    r[kContext] = context;
     req.log = logger;
-    writer.start(req, res, start);
+    observeRequest(req, start);
+    if (writer.logs(req.url)) (res as ObservedResponse)[kLogged] = true;
+    r[kInFlight] = true;
+    metrics.requestStarted();
+    slow.watch(req);
+    // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
+    res.on('close', onResponseClose);
     runWithContext(context, next);
   }
 
+  function markMonitoring(req: IncomingMessage): void {
+    if (metricsOptions.observeMonitoringRoutes) return;
+    const r = req as LifecycleRequest;
+    r[kMonitoring] = true;
+    if (r[kInFlight] === true) {
+      r[kInFlight] = false;
+      metrics.requestEnded();
+      slow.forget(req);
+    }
+  }
+
+  const metricsEndpoint = buildMetricsHandler({
+    metrics,
+    store,
+    token: metricsOptions.metricsToken,
+    logger,
+    serviceName: loggerOptions.serviceName,
+    windowMs: metricsOptions.store.windowMs,
+    eventLoop,
+  });
+
   return Object.freeze({
     middleware: observabilityMiddleware,
-    router: createMonitoringRouter(),
+    router: createMonitoringRouter({ routes: { [metricsOptions.metricsPath]: metricsEndpoint }, markMonitoring }),
     errorHandler,
     logger,
+    registry: metrics.registry,
+    metrics: store,
     flush: () => flushLogger(logger),
+    close() {
+      store.close();
+      slow.close();
+      eventLoop.disable();
+    },
   });
 }

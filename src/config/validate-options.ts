@@ -13,7 +13,10 @@ export type OptionRule =
   | { readonly type: 'matcherArray'; readonly maxItems: number }
   | { readonly type: 'writable' }
   | { readonly type: 'logger' }
-  | { readonly type: 'env' };
+  | { readonly type: 'env' }
+  | { readonly type: 'bucketArray'; readonly maxItems: number }
+  | { readonly type: 'routeThresholds'; readonly min: number; readonly max: number; readonly maxItems: number }
+  | { readonly type: 'registry' };
 
 export type OptionSchema = Readonly<Record<string, OptionRule>>;
 
@@ -188,6 +191,49 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
     case 'env':
       if (!isPlainObject(value) && value !== process.env) wrongType('an object of environment variables');
       return;
+    case 'bucketArray': {
+      if (!Array.isArray(value)) wrongType('an array of numbers');
+      const items = value as unknown[];
+      if (items.length === 0 || items.length > rule.maxItems) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" must have 1 to ${rule.maxItems} buckets, got ${items.length}`, key);
+      }
+      items.forEach((item, i) => {
+        if (typeof item !== 'number' || !Number.isFinite(item) || item <= 0) {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}[${i}]" must be a finite number above 0, got ${describe(item)}`, key);
+        }
+        if (i > 0 && item <= (items[i - 1] as number)) {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" must be strictly increasing, but ${item} follows ${items[i - 1] as number}`, key);
+        }
+      });
+      return;
+    }
+    case 'routeThresholds': {
+      if (!isPlainObject(value)) wrongType('an object mapping route templates to milliseconds');
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length > rule.maxItems) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" accepts at most ${rule.maxItems} routes, got ${entries.length}`, key);
+      }
+      for (const [route, ms] of entries) {
+        if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < rule.min || ms > rule.max) {
+          throw new ObservabilityError(
+            'OBS_ERR_OPTIONS_INVALID_VALUE',
+            `option "${key}[${JSON.stringify(route)}]" must be an integer between ${rule.min} and ${rule.max} (ms), got ${describe(ms)}`,
+            key,
+          );
+        }
+      }
+      return;
+    }
+    case 'registry':
+      if (
+        value === null ||
+        typeof value !== 'object' ||
+        typeof (value as { registerMetric?: unknown }).registerMetric !== 'function' ||
+        typeof (value as { metrics?: unknown }).metrics !== 'function'
+      ) {
+        wrongType('a prom-client Registry');
+      }
+      return;
   }
 }
 
@@ -222,7 +268,7 @@ export function validateOptions<T extends object>(componentName: string, input: 
     const value = input[key];
     if (value === undefined) continue;
     checkRule(key, value, rule);
-    copy[key] = Array.isArray(value) ? Object.freeze([...value]) : value;
+    copy[key] = Array.isArray(value) ? Object.freeze([...value]) : rule.type === 'routeThresholds' ? Object.freeze({ ...(value as object) }) : value;
   }
   return Object.freeze(copy) as T;
 }

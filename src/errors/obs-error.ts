@@ -19,6 +19,8 @@ export const ERROR_CODES = Object.freeze({
   OBS_ERR_FACTORY_USED_AS_MIDDLEWARE: 'factory mounted as middleware without being called',
   /** The log file (option `logFile` or `LOG_FILE`) cannot be created or opened for appending. */
   OBS_ERR_LOG_FILE_UNWRITABLE: 'log file cannot be opened',
+  /** The metrics registry already holds a metric of the same name (a registry shared by two instances). */
+  OBS_ERR_METRIC_CONFLICT: 'metric already registered',
   /** `logFormat: 'pretty'` was asked for but the optional `pino-pretty` package is not installed. */
   OBS_ERR_PRETTY_UNAVAILABLE: 'pino-pretty is not installed',
 } as const);

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
-import type { RequestContext } from '../context/request-context';
 import { getRequestContext } from '../context/request-context';
 import type { NextFunction } from '../middleware/types';
-import { routeTemplate, trackRoute, type RoutedRequest } from '../middleware/route-template';
+import { describeCompletion, type CompletedRequest, type ObservedRequest, type ObservedResponse } from '../middleware/completion';
+import { trackRoute } from '../middleware/route-template';
 import { kContext, kError, kLogged, kMonitoring, kStartTime } from '../symbols';
 import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from './create-logger';
@@ -52,8 +52,6 @@ export const HTTP_LOG_DEFAULTS = Object.freeze({
 /** Longest URL and user agent written; the rest is cut so hostile requests cannot inflate log lines. */
 export const MAX_URL_LOG_LENGTH = 2048;
 export const MAX_USER_AGENT_LOG_LENGTH = 512;
-/** Status logged and counted for a request whose client went away before the response was complete. */
-export const ABORTED_STATUS = 499;
 
 export const HTTP_LOG_OPTION_SCHEMA: OptionSchema = Object.freeze({
   excludePaths: { type: 'matcherArray', maxItems: 1024 },
@@ -70,17 +68,6 @@ export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogO
     maxBodyLogBytes: options.maxBodyLogBytes ?? HTTP_LOG_DEFAULTS.maxBodyLogBytes,
   });
 }
-
-type ObservedRequest = IncomingMessage &
-  RoutedRequest & {
-    originalUrl?: string;
-    ip?: string;
-    body?: unknown;
-    [kStartTime]?: number;
-    [kContext]?: RequestContext;
-    [kMonitoring]?: boolean;
-  };
-type ObservedResponse = ServerResponse & { [kError]?: unknown; [kLogged]?: boolean };
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}...[truncated]` : text;
@@ -137,8 +124,10 @@ function bodyText(body: unknown, redactor: Redactor): string | undefined {
 
 /** Writes the one completion line of each request. Built once per instance. */
 export interface HttpLogWriter {
-  /** Starts observing a request; the line is written when the response completes or the client aborts. */
-  start(req: IncomingMessage, res: ServerResponse, startTime: number): void;
+  /** Whether requests to this URL get a completion line (false for `excludePaths`). */
+  logs(url: string | undefined): boolean;
+  /** Writes the completion line. */
+  write(done: CompletedRequest): void;
 }
 
 export function buildHttpLogWriter(
@@ -150,24 +139,14 @@ export function buildHttpLogWriter(
   const isExcluded = buildPathMatcher(resolved.excludePaths);
   const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
   // Lines are already redacted field by field; skip the generic deep redaction of the app logger.
-  const lineLogger = logger.child({}, { formatters: { log: (object: object) => object }, serializers: { err: (value: unknown) => value } });
+  const lineLogger = logger.child({}, { formatters: { log: (object: object) => object } });
 
-  function onResponseClose(this: ObservedResponse): void {
-    const res = this;
-    const req = res.req as ObservedRequest;
-    if (req[kMonitoring] === true) return;
-    const end = performance.now();
-    const finished = res.writableFinished;
-    const failed = kError in res;
-    // Unfinished with an error attached: the server gave up (an error after headers were sent, and Express
-    // closed the connection). Unfinished without one: the client went away.
-    const aborted = !finished && !failed;
-    const statusCode = aborted ? ABORTED_STATUS : res.statusCode;
-
+  function write(done: CompletedRequest): void {
+    const { req, res, statusCode, finished, aborted, failed, slow } = done;
     const reqInfo: Record<string, unknown> = {
       method: req.method,
       url: clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH),
-      route: routeTemplate(req) ?? null,
+      route: done.route ?? null,
       ip: req.ip ?? req.socket?.remoteAddress,
       userAgent: typeof req.headers['user-agent'] === 'string' ? clip(req.headers['user-agent'], MAX_USER_AGENT_LOG_LENGTH) : undefined,
     };
@@ -197,7 +176,7 @@ export function buildHttpLogWriter(
         statusCode,
         size: contentLength === undefined || !finished ? undefined : Number(contentLength),
       },
-      responseTime: Math.round((end - (req[kStartTime] ?? end)) * 1000) / 1000,
+      responseTime: Math.round(done.durationMs * 1000) / 1000,
     };
     const ctx = req[kContext];
     if (ctx?.traceId !== undefined) {
@@ -206,30 +185,32 @@ export function buildHttpLogWriter(
     }
     if (aborted) line.aborted = true;
     if (failed) line.err = serializeError(res[kError], redactor);
+    if (slow !== undefined) {
+      line.slow = true;
+      line.slowThresholdMs = slow.thresholdMs;
+    }
 
     if (aborted) lineLogger.warn(line, 'request aborted');
     else if (!finished) {
       line.incomplete = true;
       lineLogger.error(line, 'request failed');
-    }
-    else if (statusCode >= 500) lineLogger.error(line, 'request completed');
-    else if (statusCode >= 400) lineLogger.warn(line, 'request completed');
+    } else if (statusCode >= 500) lineLogger.error(line, 'request completed');
+    else if (statusCode >= 400 || slow !== undefined) lineLogger.warn(line, 'request completed');
     else lineLogger.info(line, 'request completed');
   }
 
   return {
-    start(req, res, startTime) {
-      if (isExcluded !== undefined && isExcluded(pathOf(req.url))) return;
-      const r = req as ObservedRequest;
-      r[kStartTime] = startTime;
-      trackRoute(req);
-      // Read now: after an abort the socket may no longer know its peer, and Node caches the address.
-      void req.socket?.remoteAddress;
-      (res as ObservedResponse)[kLogged] = true;
-      // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
-      res.on('close', onResponseClose);
-    },
+    logs: isExcluded === undefined ? () => true : (url) => !isExcluded(pathOf(url)),
+    write,
   };
+}
+
+/** Prepares a request for observation: start time, route tracking, peer address. */
+export function observeRequest(req: IncomingMessage, startTime: number): void {
+  (req as ObservedRequest)[kStartTime] = startTime;
+  trackRoute(req);
+  // Read now: after an abort the socket may no longer know its peer, and Node caches the address.
+  void req.socket?.remoteAddress;
 }
 
 /**
@@ -253,11 +234,20 @@ export function httpLogger(options: HttpLoggerOptions = {}) {
   const { logger, redactor } = loggerFor(validated);
   const header = (validated.requestIdHeader ?? REQUEST_ID_DEFAULTS.requestIdHeader).toLowerCase();
   const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, header);
+  function onResponseClose(this: ServerResponse): void {
+    const done = describeCompletion(this, performance.now());
+    if (done.req[kMonitoring] !== true) writer.write(done);
+  }
   return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const r = req as ObservedRequest;
     r[kContext] ??= getRequestContext();
     req.log = logger;
-    writer.start(req, res, r[kContext]?.startTime ?? performance.now());
+    if (writer.logs(req.url)) {
+      observeRequest(req, r[kContext]?.startTime ?? performance.now());
+      (res as ObservedResponse)[kLogged] = true;
+      // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
+      res.on('close', onResponseClose);
+    }
     next();
   };
 }

@@ -116,8 +116,8 @@ export class LogSketch {
 
   /** Records one finite value. O(1); allocates only when its bucket range grows. */
   add(value: number): void {
-    if (value > MIN_INDEXABLE) this.positive.add(this.mapping.index(value));
-    else if (value < -MIN_INDEXABLE) this.negative.add(this.mapping.index(-value));
+    if (value >= MIN_INDEXABLE) this.positive.add(this.mapping.index(value));
+    else if (value <= -MIN_INDEXABLE) this.negative.add(this.mapping.index(-value));
     else this.zeroCount++;
     this.count++;
     this.sum += value;

@@ -67,6 +67,8 @@ export class Series {
   /** Store epoch of the sub-window `ring[epoch % ring.length]` currently written. */
   epoch: number;
   lastRecordEpoch: number;
+  /** False once pruned: holders of a cached reference must look the series up again. */
+  alive = true;
   lifetimeCount = 0;
   lifetimeSum = 0;
   lifetimeMin = Infinity;
@@ -167,7 +169,10 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
   function tick(): void {
     epoch++;
     for (const [key, s] of series) {
-      if (epoch - s.lastRecordEpoch >= subWindows) series.delete(key);
+      if (epoch - s.lastRecordEpoch >= subWindows) {
+        s.alive = false;
+        series.delete(key);
+      }
     }
     if (series.size === 0) stopTimer();
   }

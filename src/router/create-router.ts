@@ -1,10 +1,40 @@
-import express from 'express';
-import type { Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router } from 'express';
+import helmet from 'helmet';
+import type { NextFunction } from '../middleware/types';
+
+/** A monitoring endpoint: the router marks the request as monitoring before calling it. */
+export type MonitoringHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface MonitoringRoutes {
+  /** Path to handler, e.g. `{ '/metrics': metricsEndpoint }`. Served for GET and HEAD. */
+  readonly routes: Readonly<Record<string, MonitoringHandler>>;
+  /** Called first for every monitoring request (leaves it out of HTTP logs and metrics). */
+  readonly markMonitoring: (req: IncomingMessage) => void;
+}
 
 /**
  * The router that serves the monitoring endpoints. Mount it anywhere (`app.use(obs.router)` or
- * `app.use('/internal', obs.router)`); the routes it serves are left out of HTTP logs wherever it is mounted.
+ * `app.use('/internal', obs.router)`); its routes are left out of HTTP logs and metrics wherever it is mounted.
+ * Responses carry helmet's security headers and `Cache-Control: no-store`.
  */
-export function createMonitoringRouter(): Router {
-  return express.Router();
+export function createMonitoringRouter({ routes, markMonitoring }: MonitoringRoutes): Router {
+  const router = Router();
+  const securityHeaders = helmet();
+  for (const [path, handler] of Object.entries(routes)) {
+    router.get(path, function monitoringRoute(req: IncomingMessage, res: ServerResponse, next: NextFunction) {
+      markMonitoring(req);
+      res.setHeader('cache-control', 'no-store');
+      securityHeaders(req, res, (err?: unknown) => {
+        if (err) {
+          next(err);
+          return;
+        }
+        Promise.resolve()
+          .then(() => handler(req, res))
+          .catch(next);
+      });
+    });
+  }
+  return router;
 }

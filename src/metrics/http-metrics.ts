@@ -1,0 +1,149 @@
+import { collectDefaultMetrics as collectProcessMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ObservabilityError } from '../errors/obs-error';
+import type { PercentileStore, Series } from './percentile-store';
+import { WindowSummaryMetric } from './window-summary';
+
+/** OpenTelemetry's recommended buckets for `http.server.request.duration`, in seconds. */
+export const OTEL_HTTP_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+]);
+
+/** Metric names, documented in docs/metrics.md. */
+export const METRIC_NAMES = Object.freeze({
+  duration: 'http_server_request_duration_seconds',
+  active: 'http_server_active_requests',
+  slow: 'http_server_slow_requests_total',
+  windowSummary: 'http_server_request_duration_window_seconds',
+});
+
+/** Series name of HTTP latencies (milliseconds) in the percentile store; labels `method` and `route`. */
+export const HTTP_SERIES = 'http_server_request';
+
+/** Route label of requests no route matched, whatever their path. */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** Route label once `maxRouteLabels` distinct routes were seen. */
+export const OVERFLOW_ROUTE = 'other';
+/** Method label of any method outside {@link KNOWN_METHODS}. */
+export const OTHER_METHOD = '_OTHER';
+export const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH',
+]);
+
+export interface ResolvedHttpMetricsOptions {
+  readonly registry: Registry | undefined;
+  readonly collectDefaultMetrics: boolean;
+  readonly histogramBuckets: readonly number[];
+  readonly maxRouteLabels: number;
+}
+
+/** Labels and values of one finished request, as metrics see it. */
+export interface MetricsSample {
+  readonly method: string | undefined;
+  readonly route: string | undefined;
+  readonly statusCode: number;
+  readonly durationMs: number;
+}
+
+export interface HttpMetrics {
+  readonly registry: Registry;
+  /** Label value for a method: itself when known, `_OTHER` otherwise. */
+  methodLabel(method: string | undefined): string;
+  /** Label value for a route template: itself, `unmatched`, or `other` past the route limit. */
+  routeLabel(route: string | undefined): string;
+  requestStarted(): void;
+  requestEnded(): void;
+  observe(sample: MetricsSample): void;
+  countSlow(method: string | undefined, route: string | undefined): void;
+}
+
+const STATUS_LABELS: string[] = Array.from({ length: 1000 }, (_, i) => String(i));
+
+/**
+ * Registers the HTTP metrics on the instance's registry and returns the recorder used on the request path.
+ * @throws {ObservabilityError} `OBS_ERR_METRIC_CONFLICT` when the registry already has one of these metrics.
+ */
+export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: PercentileStore): HttpMetrics {
+  const registry = resolved.registry ?? new Registry();
+  const registers = [registry];
+  let duration: Histogram<'method' | 'route' | 'status_code'>;
+  let active: Gauge;
+  let slow: Counter<'method' | 'route'>;
+  try {
+    duration = new Histogram({
+      name: METRIC_NAMES.duration,
+      help: 'Duration of HTTP server requests, from the first middleware to the end of the response.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [...resolved.histogramBuckets],
+      registers,
+    });
+    active = new Gauge({ name: METRIC_NAMES.active, help: 'HTTP server requests in flight.', registers });
+    slow = new Counter({
+      name: METRIC_NAMES.slow,
+      help: 'HTTP server requests that ran longer than their slow-request threshold.',
+      labelNames: ['method', 'route'],
+      registers,
+    });
+    registry.registerMetric(
+      new WindowSummaryMetric(
+        METRIC_NAMES.windowSummary,
+        'Quantiles of HTTP server request duration over the sliding window; _sum and _count since the series began.',
+        store,
+        HTTP_SERIES,
+        1000,
+      ) as unknown as Parameters<Registry['registerMetric']>[0],
+    );
+    if (resolved.collectDefaultMetrics) collectProcessMetrics({ register: registry });
+  } catch (err) {
+    throw new ObservabilityError(
+      'OBS_ERR_METRIC_CONFLICT',
+      `cannot register the HTTP metrics: ${(err as Error).message}. Each createObservability() needs a registry of its ` +
+        'own (the default); pass collectDefaultMetrics: false when the registry already has the process metrics',
+      'registry',
+    );
+  }
+
+  const seenRoutes = new Set<string>();
+  const seriesCache = new Map<string, Series>();
+
+  function methodLabel(method: string | undefined): string {
+    return method !== undefined && KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
+  }
+
+  function routeLabel(route: string | undefined): string {
+    if (route === undefined) return UNMATCHED_ROUTE;
+    if (seenRoutes.has(route)) return route;
+    if (seenRoutes.size >= resolved.maxRouteLabels) return OVERFLOW_ROUTE;
+    seenRoutes.add(route);
+    return route;
+  }
+
+  function seriesOf(method: string, route: string): Series | undefined {
+    const key = `${method} ${route}`;
+    let series = seriesCache.get(key);
+    if (series === undefined || !series.alive) {
+      series = store.seriesFor(HTTP_SERIES, { method, route });
+      if (series === undefined) return undefined;
+      seriesCache.set(key, series);
+    }
+    return series;
+  }
+
+  return {
+    registry,
+    methodLabel,
+    routeLabel,
+    requestStarted: () => active.inc(),
+    requestEnded: () => active.dec(),
+    observe(sample) {
+      const method = methodLabel(sample.method);
+      const route = routeLabel(sample.route);
+      const status = STATUS_LABELS[sample.statusCode] ?? String(sample.statusCode);
+      duration.observe({ method, route, status_code: status }, sample.durationMs / 1000);
+      const series = seriesOf(method, route);
+      if (series !== undefined) store.recordInto(series, sample.durationMs, sample.statusCode >= 500);
+    },
+    countSlow(method, route) {
+      slow.inc({ method: methodLabel(method), route: routeLabel(route) });
+    },
+  };
+}

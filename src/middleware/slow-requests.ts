@@ -1,0 +1,134 @@
+import type { IncomingMessage } from 'node:http';
+import type { OptionSchema } from '../config/validate-options';
+import { envInteger, type EnvSource } from '../config/env';
+import { kStartTime } from '../symbols';
+import { routeTemplate, type RoutedRequest } from './route-template';
+
+/** Options of slow and hung request detection. */
+export interface SlowRequestOptions {
+  /**
+   * A request running longer than this (ms) is slow: reported once while still in flight and flagged when it
+   * completes. Env `SLOW_REQUEST_MS`. Default `2000`.
+   */
+  readonly slowRequestMs?: number;
+  /** Thresholds (ms) for particular route templates, e.g. `{ '/reports/:id': 30000 }`. Default `{}`. */
+  readonly slowRequestRoutes?: Readonly<Record<string, number>>;
+}
+
+export interface ResolvedSlowRequestOptions {
+  readonly slowRequestMs: number;
+  readonly slowRequestRoutes: ReadonlyMap<string, number>;
+}
+
+export const SLOW_REQUEST_DEFAULTS = Object.freeze({ slowRequestMs: 2000 });
+const MAX_THRESHOLD_MS = 86_400_000;
+
+export const SLOW_REQUEST_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  slowRequestMs: { type: 'integer', min: 1, max: MAX_THRESHOLD_MS },
+  slowRequestRoutes: { type: 'routeThresholds', min: 1, max: MAX_THRESHOLD_MS, maxItems: 10_000 },
+});
+
+export function resolveSlowRequestOptions(options: SlowRequestOptions, env: EnvSource): ResolvedSlowRequestOptions {
+  return Object.freeze({
+    slowRequestMs: options.slowRequestMs ?? envInteger(env, 'SLOW_REQUEST_MS', 1, MAX_THRESHOLD_MS) ?? SLOW_REQUEST_DEFAULTS.slowRequestMs,
+    slowRequestRoutes: new Map(Object.entries(options.slowRequestRoutes ?? {})),
+  });
+}
+
+const kSlowReported = Symbol('express-observability.slowReported');
+type TrackedRequest = IncomingMessage & RoutedRequest & { [kStartTime]?: number; [kSlowReported]?: boolean };
+
+/** What the monitor reports; the caller logs and counts. */
+export interface SlowRequestHandlers {
+  /** A request is still running past its threshold (called once per request). */
+  stillRunning(req: IncomingMessage, elapsedMs: number, thresholdMs: number, route: string | undefined): void;
+}
+
+/** Verdict on a finished request. */
+export interface SlowVerdict {
+  readonly slow: boolean;
+  readonly thresholdMs: number;
+  /** Already reported (and counted) while in flight. */
+  readonly reportedInFlight: boolean;
+}
+
+export interface SlowRequestMonitor {
+  /** Starts watching a request (its start time is read from the request). */
+  watch(req: IncomingMessage): void;
+  /** Stops watching without a verdict (monitoring routes). */
+  forget(req: IncomingMessage): void;
+  /** Stops watching and judges the finished request. */
+  finish(req: IncomingMessage, route: string | undefined, durationMs: number): SlowVerdict;
+  /** Stops the sweep timer. */
+  close(): void;
+  /** Requests being watched. */
+  readonly size: number;
+}
+
+/**
+ * Watches in-flight requests with one sweep timer per instance (not one timer per request): the timer runs only
+ * while requests are in flight, so none outlives the requests it watches, and an idle process has none.
+ */
+export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, handlers: SlowRequestHandlers): SlowRequestMonitor {
+  const { slowRequestMs, slowRequestRoutes } = resolved;
+  const hasRouteThresholds = slowRequestRoutes.size > 0;
+  let smallest = slowRequestMs;
+  for (const ms of slowRequestRoutes.values()) smallest = Math.min(smallest, ms);
+  // A quarter of the smallest threshold: a hung request is reported at most 25% late, within 10 ms to 1 s.
+  const sweepMs = Math.min(1000, Math.max(10, Math.floor(smallest / 4)));
+  const inFlight = new Set<TrackedRequest>();
+  let timer: NodeJS.Timeout | undefined;
+
+  function thresholdFor(route: string | undefined): number {
+    if (hasRouteThresholds && route !== undefined) return slowRequestRoutes.get(route) ?? slowRequestMs;
+    return slowRequestMs;
+  }
+
+  function sweep(): void {
+    const now = performance.now();
+    for (const req of inFlight) {
+      if (req[kSlowReported] === true) continue;
+      const elapsed = now - (req[kStartTime] ?? now);
+      if (elapsed < smallest) continue;
+      const route = routeTemplate(req);
+      const threshold = thresholdFor(route);
+      if (elapsed >= threshold) {
+        req[kSlowReported] = true;
+        handlers.stillRunning(req, elapsed, threshold, route);
+      }
+    }
+  }
+
+  function stop(): void {
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+  }
+
+  function remove(req: TrackedRequest): void {
+    inFlight.delete(req);
+    if (inFlight.size === 0) stop();
+  }
+
+  return {
+    watch(req) {
+      inFlight.add(req as TrackedRequest);
+      if (timer === undefined) {
+        timer = setInterval(sweep, sweepMs);
+        timer.unref?.();
+      }
+    },
+    forget(req) {
+      remove(req as TrackedRequest);
+    },
+    finish(req, route, durationMs) {
+      const r = req as TrackedRequest;
+      remove(r);
+      const thresholdMs = thresholdFor(route);
+      return { slow: durationMs >= thresholdMs, thresholdMs, reportedInFlight: r[kSlowReported] === true };
+    },
+    close: stop,
+    get size() {
+      return inFlight.size;
+    },
+  };
+}

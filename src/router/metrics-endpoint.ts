@@ -1,0 +1,154 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IntervalHistogram } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { serializeError } from '../logging/serialize-error';
+import { HTTP_SERIES, type HttpMetrics } from '../metrics/http-metrics';
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics } from '../metrics/openmetrics';
+import type { PercentileStore } from '../metrics/percentile-store';
+
+/** One route and method in the JSON snapshot. Durations in milliseconds, over the sliding window. */
+export interface RouteSnapshot {
+  readonly method: string;
+  readonly route: string;
+  readonly count: number;
+  /** Share of responses with status 500 or more (0 to 1); `null` when the window is empty. */
+  readonly errorRate: number | null;
+  readonly mean: number | null;
+  readonly p50: number | null;
+  readonly p90: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
+/** The body of `GET /metrics?format=json`. */
+export interface MetricsSnapshot {
+  readonly service: string;
+  readonly windowSeconds: number;
+  readonly routes: RouteSnapshot[];
+  readonly process: {
+    readonly rss: number;
+    readonly heapUsed: number;
+    readonly heapTotal: number;
+    readonly uptimeSeconds: number;
+    /** Event-loop delay in milliseconds since the instance started. */
+    readonly eventLoopDelay: { readonly mean: number | null; readonly p50: number | null; readonly p99: number | null; readonly max: number | null };
+  };
+}
+
+export interface MetricsEndpointDeps {
+  readonly metrics: HttpMetrics;
+  readonly store: PercentileStore;
+  readonly token: string | undefined;
+  readonly logger: Logger;
+  readonly serviceName: string;
+  readonly windowMs: number;
+  readonly eventLoop: IntervalHistogram;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: Record<string, string>): void {
+  const payload = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(payload));
+  if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
+  res.end(payload);
+}
+
+function ms(nanoseconds: number): number | null {
+  return Number.isFinite(nanoseconds) && nanoseconds > 0 ? Math.round(nanoseconds / 1e3) / 1e3 : null;
+}
+
+/** Builds the JSON snapshot served by `/metrics?format=json`. */
+export function metricsSnapshot(deps: MetricsEndpointDeps): MetricsSnapshot {
+  const routes: RouteSnapshot[] = [];
+  for (const series of deps.store.allSeries()) {
+    if (series.name !== HTTP_SERIES) continue;
+    const stats = deps.store.seriesStats(series);
+    routes.push({
+      method: String(series.labels.method),
+      route: String(series.labels.route),
+      count: stats.count,
+      errorRate: stats.count === 0 ? null : stats.errors / stats.count,
+      mean: stats.mean,
+      p50: stats.p50,
+      p90: stats.p90,
+      p95: stats.p95,
+      p99: stats.p99,
+    });
+  }
+  routes.sort((a, b) => (a.route === b.route ? a.method.localeCompare(b.method) : a.route.localeCompare(b.route)));
+  const memory = process.memoryUsage();
+  const loop = deps.eventLoop;
+  return {
+    service: deps.serviceName,
+    windowSeconds: deps.windowMs / 1000,
+    routes,
+    process: {
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
+      eventLoopDelay: {
+        mean: ms(loop.mean),
+        p50: ms(loop.percentile(50)),
+        p99: ms(loop.percentile(99)),
+        max: ms(loop.max),
+      },
+    },
+  };
+}
+
+type MetricsRequest = IncomingMessage & { id?: unknown; query?: Record<string, unknown> };
+
+/**
+ * `GET /metrics`: Prometheus text (or OpenMetrics when `Accept` prefers it), or the JSON snapshot with
+ * `?format=json`. With a token, requests without `Authorization: Bearer <token>` get 401. A collector that
+ * throws gives a 500 with a JSON error and one log line; the app keeps serving.
+ */
+export function buildMetricsHandler(deps: MetricsEndpointDeps) {
+  const expected = deps.token === undefined ? undefined : digest(deps.token);
+
+  function authorised(req: IncomingMessage): boolean {
+    if (expected === undefined) return true;
+    const header = req.headers.authorization;
+    if (typeof header !== 'string' || header.length > 4096) return false;
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    // Both sides are hashed to the same length, so the comparison takes the same time whatever was sent.
+    return match !== null && timingSafeEqual(digest(match[1]!), expected);
+  }
+
+  return async function metricsEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const r = req as MetricsRequest;
+    res.setHeader('cache-control', 'no-store');
+    if (!authorised(req)) {
+      sendJson(res, 401, { error: { message: 'a valid bearer token is required', requestId: typeof r.id === 'string' ? r.id : undefined } }, {
+        'www-authenticate': 'Bearer realm="metrics"',
+      });
+      return;
+    }
+    const format = typeof r.query?.format === 'string' ? r.query.format : undefined;
+    try {
+      if (format === 'json') {
+        sendJson(res, 200, metricsSnapshot(deps));
+        return;
+      }
+      const registry = deps.metrics.registry;
+      const open = prefersOpenMetrics(req.headers.accept);
+      const text = open ? await openMetricsText(registry) : await registry.metrics();
+      res.statusCode = 200;
+      res.setHeader('content-type', open ? OPENMETRICS_CONTENT_TYPE : registry.contentType);
+      res.setHeader('content-length', Buffer.byteLength(text));
+      res.end(text);
+    } catch (err) {
+      deps.logger.error({ err: serializeError(err) }, 'metrics collection failed');
+      if (!res.headersSent) {
+        sendJson(res, 500, { error: { message: 'metrics collection failed', requestId: typeof r.id === 'string' ? r.id : undefined } });
+      }
+    }
+  };
+}
