@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { envString, type EnvSource } from '../config/env';
 import type { OptionSchema } from '../config/validate-options';
 import { OTEL_HTTP_DURATION_BUCKETS, type ResolvedHttpMetricsOptions } from './http-metrics';
-import { PERCENTILE_STORE_DEFAULTS, type ResolvedPercentileStoreOptions } from './percentile-store';
+import { assertWholeSubWindows, PERCENTILE_STORE_DEFAULTS, type ResolvedPercentileStoreOptions } from './percentile-store';
 
 /** Metrics options of `createObservability`. */
 export interface MetricsOptions {
@@ -58,6 +58,11 @@ export const METRICS_OPTION_SCHEMA: OptionSchema = Object.freeze({
 });
 
 export function resolveMetricsOptions(options: MetricsOptions, env: EnvSource): ResolvedMetricsOptions {
+  assertWholeSubWindows(
+    options.percentileWindowMs ?? PERCENTILE_STORE_DEFAULTS.windowMs,
+    options.percentileSubWindows ?? PERCENTILE_STORE_DEFAULTS.subWindows,
+    'percentileWindowMs',
+  );
   return Object.freeze({
     registry: options.registry,
     collectDefaultMetrics: options.collectDefaultMetrics ?? METRICS_DEFAULTS.collectDefaultMetrics,

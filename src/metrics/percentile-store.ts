@@ -1,4 +1,5 @@
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { ObservabilityError } from '../errors/obs-error';
 import { LogMapping, LogSketch, mergedQuantiles } from './log-sketch';
 
 /** Options of {@link createPercentileStore}. */
@@ -114,7 +115,7 @@ export interface PercentileStore {
   readonly rejected: number;
   /** Number of live series. */
   readonly size: number;
-  /** Bytes held by the counts of every series. */
+  /** Bytes held by the bucket counts and error counters of every series. */
   readonly bytes: number;
   /** Stops the rotation timer for good: values can still be recorded, but the window no longer moves. */
   close(): void;
@@ -130,14 +131,13 @@ export interface PercentileStore {
 
 const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
+/** A unique key per name and label set: JSON quoting keeps any characters in names and values apart. */
 function seriesKey(name: string, labels: Labels | undefined): string {
-  if (labels === undefined) return name;
+  if (labels === undefined) return JSON.stringify(name);
   const keys = Object.keys(labels);
-  if (keys.length === 0) return name;
+  if (keys.length === 0) return JSON.stringify(name);
   keys.sort();
-  let key = name;
-  for (const k of keys) key += `\u0000${k}\u0001${labels[k]}`;
-  return key;
+  return JSON.stringify([name, ...keys.map((k) => [k, String(labels[k])])]);
 }
 
 /**
@@ -151,13 +151,29 @@ export function createPercentileStore(options: PercentileStoreOptions = {}): Per
   // eslint-disable-next-line prefer-rest-params
   assertNotUsedAsMiddleware('createPercentileStore', arguments);
   const validated = validateOptions<PercentileStoreOptions>('createPercentileStore', options, PERCENTILE_STORE_OPTION_SCHEMA);
-  return buildPercentileStore({ ...PERCENTILE_STORE_DEFAULTS, ...validated });
+  const resolved = { ...PERCENTILE_STORE_DEFAULTS, ...validated };
+  assertWholeSubWindows(resolved.windowMs, resolved.subWindows, 'windowMs');
+  return buildPercentileStore(resolved);
+}
+
+/**
+ * Sub-windows must last a whole number of milliseconds, so that the window is exactly `windowMs` long.
+ * @throws {ObservabilityError} `OBS_ERR_OPTIONS_INVALID_VALUE`.
+ */
+export function assertWholeSubWindows(windowMs: number, subWindows: number, key: string): void {
+  if (windowMs % subWindows !== 0) {
+    throw new ObservabilityError(
+      'OBS_ERR_OPTIONS_INVALID_VALUE',
+      `option "${key}" (${windowMs}) must be a multiple of the number of sub-windows (${subWindows}), so each sub-window lasts a whole number of milliseconds`,
+      key,
+    );
+  }
 }
 
 export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): PercentileStore {
   const mapping = new LogMapping(resolved.relativeAccuracy);
   const subWindows = resolved.subWindows;
-  const subWindowMs = Math.max(1, Math.floor(resolved.windowMs / subWindows));
+  const subWindowMs = resolved.windowMs / subWindows;
   const series = new Map<string, Series>();
   let epoch = 0;
   let rejected = 0;

@@ -1,5 +1,9 @@
 import { Writable } from 'node:stream';
 
+// Captured at load, before any test installs fake timers, so waiting for lines works under fake timers too.
+const realSetTimeout = globalThis.setTimeout;
+const realNow = Date.now.bind(Date);
+
 /** A log destination that keeps every line, parsed, for assertions on objects rather than text. */
 export class LogCapture extends Writable {
   readonly raw: string[] = [];
@@ -28,12 +32,12 @@ export class LogCapture extends Writable {
 
   /** Waits until `predicate` holds for the captured lines (the completion line is written on 'close'). */
   async waitFor(predicate: (lines: Record<string, any>[]) => boolean, timeoutMs = 2000): Promise<Record<string, any>[]> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = realNow() + timeoutMs;
     for (;;) {
       const lines = this.lines;
       if (predicate(lines)) return lines;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for log lines; have:\n${this.raw.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 5));
+      if (realNow() > deadline) throw new Error(`timed out waiting for log lines; have:\n${this.raw.join('\n')}`);
+      await new Promise((r) => realSetTimeout(r, 5));
     }
   }
 }

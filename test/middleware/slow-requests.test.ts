@@ -1,0 +1,158 @@
+import http from 'node:http';
+import request from 'supertest';
+import { EXPRESS_VERSIONS, listen, observed } from '../helpers/app';
+
+/** Fake clocks and timers, but real I/O scheduling, so sockets keep working. */
+const FAKE = { doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] as const };
+
+describe.each(EXPRESS_VERSIONS)('slow and hung requests (%s)', (_name, expressFactory) => {
+  afterEach(() => jest.useRealTimers());
+
+  async function build(options: Parameters<typeof observed>[0] = {}) {
+    jest.useFakeTimers({ doNotFake: [...FAKE.doNotFake] });
+    const { obs, logs } = observed({ collectDefaultMetrics: false, ...options });
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.use(obs.router);
+    const releases: (() => void)[] = [];
+    const arrivals: (() => void)[] = [];
+    const hold = (_req: unknown, res: { json: (b: unknown) => void }) => {
+      releases.push(() => res.json({ done: true }));
+      arrivals.shift()?.();
+    };
+    app.get('/users/:id', hold);
+    app.get('/reports/:id', hold);
+    app.get('/fast', (_req, res) => {
+      res.send('fast');
+    });
+    const server = await listen(app);
+    const started: Promise<number>[] = [];
+    const start = (path: string) => {
+      const arrived = new Promise<void>((r) => arrivals.push(r));
+      started.push(
+        new Promise<number>((resolve, reject) => {
+          http
+            .get(`${server.url}${path}`, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            })
+            .on('error', reject);
+        }),
+      );
+      return arrived;
+    };
+    const close = async () => {
+      obs.close();
+      jest.useRealTimers();
+      await server.close();
+    };
+    return { app, obs, logs, start, releases, started, close, url: server.url };
+  }
+
+  const slowCount = async (app: Parameters<typeof request>[0]) => {
+    const text = (await request(app).get('/metrics')).text;
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('http_server_slow_requests_total{'))
+      .map((l) => [/route="([^"]*)"/.exec(l)![1], Number(l.split(' ').pop())]);
+  };
+
+  it('reports a hung request once while in flight, then flags its completion line and counts it once', async () => {
+    const t = await build();
+    try {
+      await t.start('/users/7');
+      await jest.advanceTimersByTimeAsync(1900);
+      expect(t.logs.lines.filter((l) => l.msg === 'request still running')).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(700);
+      const [running] = t.logs.lines.filter((l) => l.msg === 'request still running');
+      expect(running).toMatchObject({
+        level: 'warn',
+        reqId: expect.any(String),
+        req: { method: 'GET', url: '/users/7', route: '/users/:id' },
+        slowThresholdMs: 2000,
+      });
+      expect(running!.elapsedMs).toBeGreaterThanOrEqual(2000);
+      expect(running!.elapsedMs).toBeLessThanOrEqual(2600);
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(t.logs.lines.filter((l) => l.msg === 'request still running')).toHaveLength(1);
+      t.releases.shift()!();
+      expect(await t.started[0]).toBe(200);
+      const done = await t.logs.waitFor((l) => l.some((x) => x.msg === 'request completed'));
+      const line = done.find((x) => x.msg === 'request completed')!;
+      expect(line).toMatchObject({ level: 'warn', slow: true, slowThresholdMs: 2000, reqId: running!.reqId, req: { route: '/users/:id' } });
+      expect(line.responseTime).toBeGreaterThanOrEqual(7600);
+      expect(await slowCount(t.app)).toEqual([['/users/:id', 1]]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('flags a request that finishes past the threshold between sweeps', async () => {
+    const t = await build({ slowRequestMs: 1000 });
+    try {
+      await t.start('/users/1');
+      await jest.advanceTimersByTimeAsync(1100);
+      t.releases.shift()!();
+      await t.started[0];
+      const lines = await t.logs.waitFor((l) => l.some((x) => x.msg === 'request completed'));
+      expect(lines.find((x) => x.msg === 'request completed')).toMatchObject({ slow: true, slowThresholdMs: 1000, level: 'warn' });
+      expect(await slowCount(t.app)).toEqual([['/users/:id', 1]]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('honours per-route thresholds by route template, and SLOW_REQUEST_MS', async () => {
+    const t = await build({ env: { SLOW_REQUEST_MS: '1500' }, slowRequestRoutes: { '/reports/:id': 10_000 } });
+    try {
+      await t.start('/reports/1');
+      await t.start('/users/1');
+      await jest.advanceTimersByTimeAsync(3000);
+      const running = t.logs.lines.filter((l) => l.msg === 'request still running');
+      expect(running.map((l) => [l.req.route, l.slowThresholdMs])).toEqual([['/users/:id', 1500]]);
+      t.releases.splice(0).forEach((release) => release());
+      await Promise.all(t.started);
+      const lines = await t.logs.waitFor((l) => l.filter((x) => x.msg === 'request completed').length === 2);
+      const byRoute = Object.fromEntries(lines.filter((x) => x.msg === 'request completed').map((x) => [x.req.route, x]));
+      expect(byRoute['/reports/:id']).toMatchObject({ level: 'info' });
+      expect(byRoute['/reports/:id'].slow).toBeUndefined();
+      expect(byRoute['/users/:id']).toMatchObject({ level: 'warn', slow: true, slowThresholdMs: 1500 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('leaves fast requests alone and leaves no sweep timer behind', async () => {
+    const t = await build();
+    try {
+      await request(t.app).get('/fast').expect(200);
+      const lines = await t.logs.waitFor((l) => l.length === 1);
+      expect(lines[0]).toMatchObject({ level: 'info', msg: 'request completed' });
+      expect(lines[0]!.slow).toBeUndefined();
+      // Only the percentile window's rotation remains; the sweep stopped with the last request in flight.
+      expect(jest.getTimerCount()).toBe(1);
+      t.obs.close();
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('counts a hung request once even when its client then aborts', async () => {
+    const t = await build();
+    try {
+      const arrived = new Promise<void>((r) => t.app.get('/abandoned', () => r()));
+      const client = http.get(`${t.url}/abandoned`);
+      client.on('error', () => undefined);
+      await arrived;
+      await jest.advanceTimersByTimeAsync(2600);
+      expect(t.logs.lines.filter((l) => l.msg === 'request still running')).toHaveLength(1);
+      client.destroy();
+      const lines = await t.logs.waitFor((l) => l.some((x) => x.msg === 'request aborted'));
+      expect(lines.find((x) => x.msg === 'request aborted')).toMatchObject({ level: 'warn', aborted: true, slow: true, res: { statusCode: 499 } });
+      expect(await slowCount(t.app)).toEqual([['/abandoned', 1]]);
+    } finally {
+      await t.close();
+    }
+  });
+});
