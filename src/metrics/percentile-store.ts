@@ -55,6 +55,12 @@ export interface SeriesStats {
   readonly lifetime: { readonly count: number; readonly sum: number; readonly min: number | null; readonly max: number | null };
 }
 
+/** A handle from {@link PercentileStore.series}. */
+export interface SeriesHandle {
+  /** Records `value`; false (and counted in `rejected`) for a non-finite value or past `maxSeries`. */
+  record(value: number): boolean;
+}
+
 /** A running timer from {@link PercentileStore.startTimer}. */
 export interface StoreTimer {
   /** Records the elapsed milliseconds (once; later calls do nothing) and returns them. */
@@ -103,6 +109,11 @@ export interface PercentileStore {
    * beyond `maxSeries`.
    */
   record(name: string, value: number, labels?: Labels): boolean;
+  /**
+   * A handle on one series for repeated recording without looking it up each time. The handle stays valid when
+   * the series is pruned: its next value creates the series again.
+   */
+  series(name: string, labels?: Labels): SeriesHandle;
   /** Starts a timer; `stop()` records the elapsed milliseconds. */
   startTimer(name: string, labels?: Labels): StoreTimer;
   /** Runs `fn` and records how long it took in ms, also when it throws or rejects. Returns what `fn` returns. */
@@ -175,6 +186,8 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
   const subWindows = resolved.subWindows;
   const subWindowMs = resolved.windowMs / subWindows;
   const series = new Map<string, Series>();
+  /** Series recorded without labels, by name (the same objects as in `series`). */
+  const unlabelled = new Map<string, Series>();
   let epoch = 0;
   let rejected = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -188,6 +201,7 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
       if (epoch - s.lastRecordEpoch >= subWindows) {
         s.alive = false;
         series.delete(key);
+        if (unlabelled.get(s.name) === s) unlabelled.delete(s.name);
       }
     }
     if (series.size === 0) stopTimer();
@@ -213,6 +227,11 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
   }
 
   function seriesFor(name: string, labels: Labels | undefined): Series | undefined {
+    if (labels === undefined) {
+      // Fast path for the common `record(name, value)`: no key to build.
+      const known = unlabelled.get(name);
+      if (known !== undefined) return known;
+    }
     const key = seriesKey(name, labels);
     let s = series.get(key);
     if (s === undefined) {
@@ -221,6 +240,7 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
       series.set(key, s);
       if (timer === undefined && !closed) startTimer();
     }
+    if (labels === undefined) unlabelled.set(name, s);
     return s;
   }
 
@@ -295,6 +315,26 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
 
   const store: PercentileStore = {
     record,
+    series(name, labels) {
+      const frozen = labels === undefined ? undefined : Object.freeze({ ...labels });
+      const validName = typeof name === 'string' && name !== '';
+      let current: Series | undefined;
+      return {
+        record(value: number): boolean {
+          if (!validName || typeof value !== 'number' || !Number.isFinite(value)) {
+            rejected++;
+            return false;
+          }
+          if (current === undefined || !current.alive) current = seriesFor(name, frozen);
+          if (current === undefined) {
+            rejected++;
+            return false;
+          }
+          recordInto(current, value, false);
+          return true;
+        },
+      };
+    },
     startTimer(name, labels) {
       const start = performance.now();
       let stopped = false;

@@ -730,3 +730,30 @@ describe('sub-window length', () => {
     store.close();
   });
 });
+
+describe('series handles', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('record into the same series as record(name, labels), and survive pruning', () => {
+    const store = createPercentileStore({ windowMs: 6000, subWindows: 6 });
+    const handle = store.series('db', { table: 'users' });
+    expect(handle.record(5)).toBe(true);
+    store.record('db', 7, { table: 'users' });
+    expect(store.stats('db', { table: 'users' })).toMatchObject({ count: 2, min: 5, max: 7 });
+    jest.advanceTimersByTime(6000);
+    expect(store.stats('db', { table: 'users' })).toBeUndefined();
+    expect(handle.record(9)).toBe(true);
+    expect(store.stats('db', { table: 'users' })).toMatchObject({ count: 1, min: 9, lifetime: { count: 1 } });
+    store.close();
+  });
+
+  it('reject bad values and names like record()', () => {
+    const store = createPercentileStore();
+    expect(store.series('x').record(NaN)).toBe(false);
+    expect(store.series('').record(1)).toBe(false);
+    expect(store.rejected).toBe(2);
+    expect(store.size).toBe(0);
+    store.close();
+  });
+});
