@@ -17,7 +17,7 @@ import { createRedactor } from './logging/redact';
 import { buildHttpMetrics } from './metrics/http-metrics';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics/metrics-options';
 import { buildPercentileStore, type PercentileStore } from './metrics/percentile-store';
-import { describeCompletion, type ObservedRequest, type ObservedResponse } from './middleware/completion';
+import { describeCompletion, type CompletedRequest, type ObservedRequest, type ObservedResponse } from './middleware/completion';
 import {
   buildErrorHandler,
   ERROR_HANDLER_OPTION_SCHEMA,
@@ -87,7 +87,8 @@ export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
 });
 
 const kInFlight = Symbol('express-observability.inFlight');
-type LifecycleRequest = ObservedRequest & { [kContext]?: RequestContext; [kInFlight]?: boolean };
+const kObservedBy = Symbol('express-observability.observedBy');
+type LifecycleRequest = ObservedRequest & { [kContext]?: RequestContext; [kInFlight]?: boolean; [kObservedBy]?: object };
 
 /**
  * Builds everything an Express app needs to be observable. Each call owns its logger, registry, store and timers,
@@ -123,6 +124,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const eventLoop = monitorEventLoopDelay({ resolution: 10 });
   eventLoop.enable();
 
+  /** Identity of this instance, to recognise requests it already observes. */
+  const instance = {};
   const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
   const slow = buildSlowRequestMonitor(resolveSlowRequestOptions(validated, env), {
     stillRunning(req, elapsedMs, thresholdMs, route) {
@@ -141,10 +144,19 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   });
 
   function onResponseClose(this: ServerResponse): void {
-    const done = describeCompletion(this, performance.now());
-    const req = done.req as LifecycleRequest;
+    const req = this.req as LifecycleRequest;
     if (req[kInFlight] !== true) return; // a monitoring route, already left out
     req[kInFlight] = false;
+    try {
+      complete(describeCompletion(this, performance.now()));
+    } catch (err) {
+      // Runs in an event listener: a throw here would crash the process. Report it instead.
+      logger.error({ err }, 'request observation failed');
+    }
+  }
+
+  function complete(done: CompletedRequest): void {
+    const req = done.req as LifecycleRequest;
     metrics.requestEnded();
     const verdict = slow.finish(req, done.route, done.durationMs);
     if (verdict.slow) {
@@ -159,10 +171,16 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
 
   function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const r = req as LifecycleRequest;
+    // Mounted twice on one request path (an app and a sub-app): observe once.
+    if (r[kObservedBy] === instance) {
+      next();
+      return;
+    }
+    r[kObservedBy] = instance;
     const start = performance.now();
     const id = assignRequestId(req, res);
     const context = buildRequestContext(req, id, start);
-    const r = req as LifecycleRequest;
     r[kContext] = context;
     req.log = logger;
     observeRequest(req, start);

@@ -162,11 +162,16 @@ export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Reda
     // resulting plain object as type "Object".
     serializers: { err: (value: unknown) => value },
     hooks: {
-      // Messages are free text: mask card numbers in them (keys cannot be recognised in prose).
+      // Messages are free text: mask card numbers in them (keys cannot be recognised in prose), and redact the
+      // objects that format strings interpolate (`logger.info('login %j', body)`).
       logMethod(args, method) {
         for (let i = 0; i < args.length; i++) {
           const arg = args[i];
-          if (typeof arg === 'string' && arg.length >= 13) (args as unknown[])[i] = maskCardNumbers(arg);
+          if (typeof arg === 'string') {
+            if (arg.length >= 13) (args as unknown[])[i] = maskCardNumbers(arg);
+          } else if (i > 0 && arg !== null && typeof arg === 'object') {
+            (args as unknown[])[i] = redactor.redact(arg);
+          }
         }
         return method.apply(this, args);
       },

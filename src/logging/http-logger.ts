@@ -178,11 +178,11 @@ export function buildHttpLogWriter(
       },
       responseTime: Math.round(done.durationMs * 1000) / 1000,
     };
+    // Always set, even to undefined: the line may be written while another request's context is current, and
+    // the logger's mixin must not lend it that request's trace.
     const ctx = req[kContext];
-    if (ctx?.traceId !== undefined) {
-      line.traceId = ctx.traceId;
-      line.spanId = ctx.spanId;
-    }
+    line.traceId = ctx?.traceId;
+    line.spanId = ctx?.spanId;
     if (aborted) line.aborted = true;
     if (failed) line.err = serializeError(res[kError], redactor);
     if (slow !== undefined) {
@@ -194,7 +194,7 @@ export function buildHttpLogWriter(
     else if (!finished) {
       line.incomplete = true;
       lineLogger.error(line, 'request failed');
-    } else if (statusCode >= 500) lineLogger.error(line, 'request completed');
+    } else if (statusCode >= 500 || (failed && statusCode < 400)) lineLogger.error(line, 'request completed');
     else if (statusCode >= 400 || slow !== undefined) lineLogger.warn(line, 'request completed');
     else lineLogger.info(line, 'request completed');
   }
@@ -235,8 +235,13 @@ export function httpLogger(options: HttpLoggerOptions = {}) {
   const header = (validated.requestIdHeader ?? REQUEST_ID_DEFAULTS.requestIdHeader).toLowerCase();
   const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, header);
   function onResponseClose(this: ServerResponse): void {
-    const done = describeCompletion(this, performance.now());
-    if (done.req[kMonitoring] !== true) writer.write(done);
+    try {
+      const done = describeCompletion(this, performance.now());
+      if (done.req[kMonitoring] !== true) writer.write(done);
+    } catch (err) {
+      // Runs in an event listener: a throw here would crash the process. Report it instead.
+      logger.error({ err }, 'request observation failed');
+    }
   }
   return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const r = req as ObservedRequest;

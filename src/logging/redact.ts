@@ -22,6 +22,9 @@ export const DEFAULT_SENSITIVE_KEYS: readonly string[] = Object.freeze([...EXACT
 export const MAX_REDACT_DEPTH = 16;
 const MAX_DEPTH_MARKER = '[MaxDepth]';
 const DECISION_CACHE_LIMIT = 4096;
+const MAX_CACHED_KEY_LENGTH = 64;
+/** `scheme://user:password@` at the start of an absolute-form request target. */
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
 
 /** Maximal runs of digits, each digit separated from the next by at most one space or dash. */
 const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
@@ -64,26 +67,41 @@ function cardGrouping(groups: readonly string[]): boolean {
 /**
  * Masks the card numbers in one run of digit groups, which may also hold other numbers (`<card> 123 12/25`):
  * either the whole run is one unbroken card number, or consecutive groups, grouped as on a card, form one.
+ * Linear in the length of the run: a window never spans more than 19 digits.
  */
 function maskRun(run: string): string {
   if (run.indexOf(' ') === -1 && run.indexOf('-') === -1) return plausibleCard(run) ? REDACTED : run;
-  const separator = run.indexOf(' ') !== -1 && run.indexOf('-') !== -1 ? undefined : run.indexOf(' ') !== -1 ? ' ' : '-';
-  if (separator === undefined) return run;
+  if (run.indexOf(' ') !== -1 && run.indexOf('-') !== -1) return run;
+  const separator = run.indexOf(' ') !== -1 ? ' ' : '-';
   const groups = run.split(separator);
-  for (let first = 0; first < groups.length; first++) {
-    let digits = '';
-    for (let last = first; last < groups.length; last++) {
-      digits += groups[last]!;
-      if (digits.length > 19) break;
-      const window = groups.slice(first, last + 1);
-      if ((window.length === 1 || cardGrouping(window)) && plausibleCard(digits)) {
-        const before = groups.slice(0, first).join(separator);
-        const after = groups.slice(last + 1).join(separator);
-        return (before ? before + separator : '') + REDACTED + (after ? separator + maskRun(after) : '');
+  const out: string[] = [];
+  let changed = false;
+  let first = 0;
+  while (first < groups.length) {
+    let matchedLast = -1;
+    if (groups[first]!.length === 4 || groups[first]!.length >= 13) {
+      let digits = '';
+      for (let last = first; last < groups.length; last++) {
+        const group = groups[last]!;
+        if (last > first && (group.length < 3 || group.length > 6)) break;
+        digits += group;
+        if (digits.length > 19) break;
+        if ((last === first ? digits.length >= 13 : groups[first]!.length === 4) && plausibleCard(digits)) {
+          matchedLast = last;
+          break;
+        }
       }
     }
+    if (matchedLast === -1) {
+      out.push(groups[first]!);
+      first++;
+    } else {
+      out.push(REDACTED);
+      changed = true;
+      first = matchedLast + 1;
+    }
   }
-  return run;
+  return changed ? out.join(separator) : run;
 }
 
 function isWordChar(code: number): boolean {
@@ -171,8 +189,8 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     const norm = normaliseKey(key);
     let sensitive = exact.has(norm);
     for (let i = 0; !sensitive && i < KEY_FRAGMENTS.length; i++) sensitive = norm.includes(KEY_FRAGMENTS[i]!);
-    // Bounded: hostile bodies with random keys must not grow this cache without limit.
-    if (decisions.size < DECISION_CACHE_LIMIT) decisions.set(key, sensitive);
+    // Bounded in count and in key length: hostile bodies with random or huge keys must not grow it without limit.
+    if (key.length <= MAX_CACHED_KEY_LENGTH && decisions.size < DECISION_CACHE_LIMIT) decisions.set(key, sensitive);
     return sensitive;
   }
 
@@ -234,7 +252,9 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
   }
 
   function redactUrl(rawUrl: string): string {
-    const url = maskCardNumbers(rawUrl);
+    let url = maskCardNumbers(rawUrl);
+    // Absolute-form targets (`GET http://user:pass@host/path`) can carry credentials.
+    if (url.charCodeAt(0) !== 47 /* '/' */ && USERINFO.test(url)) url = url.replace(USERINFO, `$1${REDACTED}@`);
     const q = url.indexOf('?');
     if (q === -1) return url;
     const hash = url.indexOf('#', q);

@@ -30,26 +30,68 @@ function safeText(text: string, max: number): string {
  * object is described by its JSON, redacted by `redactor` when one is given.
  */
 export function serializeError(value: unknown, redactor?: Redactor): SerializedError {
+  try {
+    return describe(value, redactor);
+  } catch {
+    // Getters that throw, messages that cannot become strings: describe what can be described, never throw.
+    return { type: 'Unserializable', message: '[error could not be read]' };
+  }
+}
+
+/** Reads a property, or undefined when reading it throws. */
+function read(target: object, key: string): unknown {
+  try {
+    return (target as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Body-parser's parse errors quote the body they failed on, secrets included: their text is replaced. */
+function isBodyParseError(value: object): boolean {
+  return read(value, 'type') === 'entity.parse.failed';
+}
+
+/** The message logged and sent for a body that could not be parsed. */
+export const BODY_PARSE_MESSAGE = 'request body could not be parsed';
+
+function describe(value: unknown, redactor: Redactor | undefined): SerializedError {
   if (value instanceof Error || types.isNativeError(value)) {
-    const anyErr = value as Error & { code?: unknown; status?: unknown; statusCode?: unknown };
+    const parseError = isBodyParseError(value);
     const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
-      type: value.constructor?.name || value.name || 'Error',
-      message: safeText(String(value.message), MAX_MESSAGE),
+      type: text(read(value, 'constructor') && (read(value, 'constructor') as { name?: unknown }).name) || text(read(value, 'name')) || 'Error',
+      message: parseError ? BODY_PARSE_MESSAGE : safeText(text(read(value, 'message')), MAX_MESSAGE),
     };
-    if (typeof anyErr.code === 'string' || typeof anyErr.code === 'number') out.code = anyErr.code;
-    const status = typeof anyErr.status === 'number' ? anyErr.status : anyErr.statusCode;
-    if (typeof status === 'number') out.status = status;
-    if (typeof value.stack === 'string') out.stack = safeText(value.stack, MAX_STACK);
+    const code = read(value, 'code');
+    if (typeof code === 'string' || typeof code === 'number') out.code = code;
+    const status = read(value, 'status');
+    const statusCode = read(value, 'statusCode');
+    const chosen = typeof status === 'number' ? status : statusCode;
+    if (typeof chosen === 'number') out.status = chosen;
+    const stack = read(value, 'stack');
+    if (typeof stack === 'string') {
+      // A parse error's stack starts with its message: keep only the frames.
+      out.stack = safeText(parseError ? stack.slice(stack.indexOf('\n    at ') + 1) : stack, MAX_STACK);
+    }
     return out;
   }
   let message: string;
   if (value === null || value === undefined) message = String(value);
   else if (typeof value === 'string') message = value;
-  else if (typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string') {
-    message = (value as { message: string }).message;
+  else if (typeof value === 'object' && typeof read(value, 'message') === 'string') {
+    message = read(value, 'message') as string;
   } else {
     try {
-      message = typeof value === 'object' ? (JSON.stringify(redactor ? redactor.redact(value) : value) ?? String(value)) : String(value);
+      message = typeof value === 'object' ? (JSON.stringify(redactor ? redactor.redact(value) : value) ?? text(value)) : text(value);
     } catch {
       message = Object.prototype.toString.call(value);
     }

@@ -4,7 +4,7 @@ import { envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
 import type { Redactor } from '../logging/redact';
-import { serializeError } from '../logging/serialize-error';
+import { BODY_PARSE_MESSAGE, serializeError } from '../logging/serialize-error';
 import { kError, kLogged } from '../symbols';
 import type { NextFunction } from './types';
 
@@ -52,11 +52,23 @@ export interface ErrorResponseBody {
 /** The status for an error: `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500. */
 export function statusOf(err: unknown): number {
   if (err !== null && typeof err === 'object') {
-    const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
-    const candidate = typeof status === 'number' ? status : statusCode;
+    const status = readProperty(err, 'status');
+    const candidate = typeof status === 'number' ? status : readProperty(err, 'statusCode');
     if (typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599) return candidate;
   }
   return 500;
+}
+
+const STALE_HEADERS = ['content-encoding', 'content-language', 'content-range', 'content-disposition', 'etag', 'last-modified'];
+
+/** Reads a property of a thrown value, or undefined when it has none or reading throws. */
+function readProperty(value: unknown, key: string): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
 }
 
 type ErrorResponse = ServerResponse & { [kError]?: unknown; [kLogged]?: boolean };
@@ -82,13 +94,14 @@ export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger:
       return;
     }
     const id = (req as ErrorRequest).id;
-    const showMessage = status < 500 ? (err as { expose?: unknown } | null)?.expose !== false : expose;
+    const showMessage = status < 500 ? readProperty(err, 'expose') !== false : expose;
     let message = STATUS_CODES[status] ?? 'Error';
     if (showMessage) {
-      if (typeof err === 'string') message = err;
-      else if (typeof (err as { message?: unknown } | null)?.message === 'string') message = (err as { message: string }).message;
+      const candidate = typeof err === 'string' ? err : readProperty(err, 'message');
+      if (readProperty(err, 'type') === 'entity.parse.failed') message = BODY_PARSE_MESSAGE;
+      else if (typeof candidate === 'string') message = candidate;
     }
-    const stack = status >= 500 && expose ? (err as { stack?: unknown } | null)?.stack : undefined;
+    const stack = status >= 500 && expose ? readProperty(err, 'stack') : undefined;
     const body: ErrorResponseBody = {
       error: {
         message,
@@ -97,7 +110,10 @@ export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger:
       },
     };
     const payload = JSON.stringify(body);
+    // Headers describing a body that is no longer sent would corrupt this one (as Express's final handler does).
+    for (const header of STALE_HEADERS) res.removeHeader(header);
     res.statusCode = status;
+    res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.setHeader('content-length', Buffer.byteLength(payload));
     res.setHeader('cache-control', 'no-store');

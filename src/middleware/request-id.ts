@@ -16,8 +16,8 @@ export interface RequestIdOptions {
   /** Longest incoming id honoured. Default `128`. */
   readonly requestIdMaxLength?: number;
   /**
-   * Generates ids. Must return a non-empty header-safe string of at most 1024 characters; any other result
-   * falls back to a random UUID. Default `crypto.randomUUID`.
+   * Generates ids. Must return a non-empty header-safe string of at most 1024 characters; any other result, or a
+   * throw, falls back to a random UUID. Default `crypto.randomUUID`.
    */
   readonly generateRequestId?: () => string;
 }
@@ -67,7 +67,13 @@ export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): Assign
   const custom = resolved.generateRequestId;
   const generate = custom
     ? function generateCustomId(): string {
-        const id = custom();
+        let id: unknown;
+        try {
+          id = custom();
+        } catch {
+          // A failing generator must not fail the request.
+          return randomUUID();
+        }
         return typeof id === 'string' && GENERATED_ID.test(id) ? id : randomUUID();
       }
     : randomUUID;

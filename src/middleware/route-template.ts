@@ -1,10 +1,12 @@
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
 
 const kBaseUrl = Symbol('express-observability.baseUrl');
 const kBaseTemplate = Symbol('express-observability.baseTemplate');
 const kMountStack = Symbol('express-observability.mountStack');
+const kMountParams = Symbol('express-observability.mountParams');
 const kRoute = Symbol('express-observability.route');
 const kRouteBase = Symbol('express-observability.routeBase');
+const kTracked = Symbol('express-observability.tracked');
 
 /** The parts of an Express request that tell which route matched. Typed loosely to serve Express 4 and 5. */
 export interface RoutedRequest {
@@ -16,33 +18,62 @@ export interface RoutedRequest {
 type TrackedRequest = RoutedRequest & {
   [kBaseUrl]?: string;
   [kBaseTemplate]?: string;
-  [kMountStack]?: string[];
+  [kMountStack]?: unknown[];
+  [kMountParams]?: Record<string, unknown>;
   [kRoute]?: { readonly path?: unknown };
   [kRouteBase]?: string;
+  [kTracked]?: boolean;
 };
 
-/** Replaces the segments of a mount path that hold route parameter values with `:name`. */
-function templatise(removed: string, params: Record<string, unknown> | undefined): string {
-  if (params === undefined) return removed;
-  const keys = Object.keys(params);
-  if (keys.length === 0) return removed;
-  const segments = removed.split('/');
-  for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i]!;
-    if (segment === '') continue;
-    let decoded = segment;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      // keep the raw segment
-    }
-    for (const key of keys) {
-      if (params[key] === decoded) {
-        segments[i] = `:${key}`;
-        break;
-      }
-    }
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
+}
+
+/**
+ * Turns the part of the URL a router was mounted on into a template: the values of the mount's own parameters
+ * (not those inherited from outer routers with mergeParams) become `:name`, also inside a segment
+ * (`/cards/:num.json`), each name used once; the rest is lower-cased, as Express matches paths case-insensitively
+ * by default, so `/API/v1` and `/api/v1` give one template.
+ */
+function templatise(removed: string, params: Record<string, unknown> | undefined, outer: Record<string, unknown> | undefined): string {
+  const candidates: [string, string][] = [];
+  if (params !== undefined) {
+    for (const key of Object.keys(params)) {
+      const value = params[key];
+      if (typeof value !== 'string' || value === '') continue;
+      if (outer !== undefined && outer[key] === value) continue;
+      candidates.push([key, value]);
+    }
+    // Longest values first, so a value contained in another cannot take its place.
+    candidates.sort((a, b) => b[1].length - a[1].length);
+  }
+  const segments = removed.split('/');
+  const decoded = segments.map(decode);
+  const done: boolean[] = segments.map((segment) => segment === '');
+  // First whole segments, then values inside a segment, so `/projects/p` maps `p`, not the `p` of `projects`.
+  for (let i = 0; i < segments.length && candidates.length > 0; i++) {
+    if (done[i]) continue;
+    const c = candidates.findIndex(([, value]) => value === decoded[i]);
+    if (c === -1) continue;
+    segments[i] = `:${candidates[c]![0]}`;
+    done[i] = true;
+    candidates.splice(c, 1);
+  }
+  for (let i = 0; i < segments.length && candidates.length > 0; i++) {
+    if (done[i]) continue;
+    const lower = decoded[i]!.toLowerCase();
+    const c = candidates.findIndex(([, value]) => value.length >= 2 && lower.includes(value.toLowerCase()));
+    if (c === -1) continue;
+    const [key, value] = candidates[c]!;
+    segments[i] = lower.replace(value.toLowerCase(), `:${key}`);
+    done[i] = true;
+    candidates.splice(c, 1);
+  }
+  for (let i = 0; i < segments.length; i++) if (!done[i]) segments[i] = segments[i]!.toLowerCase();
   return segments.join('/');
 }
 
@@ -50,60 +81,90 @@ function templatise(removed: string, params: Record<string, unknown> | undefined
 // to the mount's parameters, and assigns req.route when a route matches. Observing those assignments gives the
 // full template (mount prefixes with their parameter names, plus the route path) even when an error later
 // leaves the router and Express restores req.baseUrl.
+function setBaseUrl(this: TrackedRequest, value: string): void {
+  const previous = this[kBaseUrl] ?? '';
+  if (value === previous || typeof value !== 'string') {
+    this[kBaseUrl] = value;
+    return;
+  }
+  if (value.length > previous.length && value.startsWith(previous)) {
+    const stack = (this[kMountStack] ??= []);
+    const template = this[kBaseTemplate] ?? previous;
+    stack.push(previous, template, this[kMountParams]);
+    const params = this.params;
+    this[kBaseTemplate] = template + templatise(value.slice(previous.length), params, this[kMountParams]);
+    this[kMountParams] = params;
+  } else {
+    const stack = this[kMountStack];
+    let template: string | undefined;
+    while (stack !== undefined && stack.length > 0) {
+      const savedParams = stack.pop() as Record<string, unknown> | undefined;
+      const savedTemplate = stack.pop() as string;
+      const savedBase = stack.pop() as string;
+      if (savedBase === value) {
+        template = savedTemplate;
+        this[kMountParams] = savedParams;
+        break;
+      }
+    }
+    this[kBaseTemplate] = template ?? value;
+  }
+  this[kBaseUrl] = value;
+}
+
+function setRoute(this: TrackedRequest, value: { readonly path?: unknown }): void {
+  this[kRoute] = value;
+  this[kRouteBase] = this[kBaseTemplate] ?? this[kBaseUrl] ?? '';
+}
+
 const baseUrlDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: TrackedRequest) {
     return this[kBaseUrl];
   },
-  set(this: TrackedRequest, value: string) {
-    const previous = this[kBaseUrl] ?? '';
-    if (value === previous) return;
-    if (typeof value === 'string' && value.length > previous.length && value.startsWith(previous)) {
-      const stack = (this[kMountStack] ??= []);
-      stack.push(previous, this[kBaseTemplate] ?? previous);
-      this[kBaseTemplate] = (this[kBaseTemplate] ?? previous) + templatise(value.slice(previous.length), this.params);
-    } else {
-      const stack = this[kMountStack];
-      let template: string | undefined;
-      while (stack !== undefined && stack.length > 0) {
-        const savedTemplate = stack.pop()!;
-        const savedBase = stack.pop()!;
-        if (savedBase === value) {
-          template = savedTemplate;
-          break;
-        }
-      }
-      this[kBaseTemplate] = template ?? value;
-    }
-    this[kBaseUrl] = value;
-  },
+  set: setBaseUrl,
 };
-
 const routeDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: TrackedRequest) {
     return this[kRoute];
   },
-  set(this: TrackedRequest, value: { readonly path?: unknown }) {
-    this[kRoute] = value;
-    this[kRouteBase] = this[kBaseTemplate] ?? this[kBaseUrl] ?? '';
-  },
+  set: setRoute,
 };
 
+/** Express's per-application request prototypes that already carry the accessors. */
+const preparedPrototypes = new WeakSet<object>();
+
 /**
- * Starts following which routers and route a request goes through. Call once, early, from app-level
- * middleware; calling it again for the same request does nothing.
+ * Starts following which routers and route a request goes through. Call once, early, from app-level middleware.
+ *
+ * The accessors go on the application's own request prototype (Express gives each app one, `app.request`), so
+ * requests keep V8's fast property layout; only a request that already carries its own `baseUrl` (the first one
+ * of each app) gets them on itself. Node's shared `IncomingMessage.prototype` is never touched.
  */
 export function trackRoute(req: IncomingMessage): void {
   const r = req as IncomingMessage & TrackedRequest;
-  if (kBaseUrl in r) return;
+  if (r[kTracked] === true) return;
+  r[kTracked] = true;
+  const proto = Object.getPrototypeOf(r) as object | null;
+  if (proto !== null && proto !== IncomingMessage.prototype && !preparedPrototypes.has(proto)) {
+    preparedPrototypes.add(proto);
+    Object.defineProperty(proto, 'baseUrl', baseUrlDescriptor);
+    Object.defineProperty(proto, 'route', routeDescriptor);
+  }
+  const ownBase = Object.prototype.hasOwnProperty.call(r, 'baseUrl');
   const base = typeof r.baseUrl === 'string' ? r.baseUrl : '';
-  r[kBaseUrl] = base;
   r[kBaseTemplate] = base;
-  Object.defineProperty(r, 'baseUrl', baseUrlDescriptor);
-  Object.defineProperty(r, 'route', routeDescriptor);
+  r[kMountParams] = undefined;
+  if (ownBase || proto === IncomingMessage.prototype || proto === null) {
+    r[kBaseUrl] = base;
+    Object.defineProperty(r, 'baseUrl', baseUrlDescriptor);
+    Object.defineProperty(r, 'route', routeDescriptor);
+  } else {
+    r[kBaseUrl] = base;
+  }
 }
 
 function formatPath(path: unknown): string | undefined {
@@ -118,8 +179,8 @@ function formatPath(path: unknown): string | undefined {
 
 /**
  * The template of the route that matched, including the prefixes routers were mounted under, with their
- * parameter names (`/tenants/:tenantId` + `/users/:id`), or undefined when no route matched. Values come from
- * the application's route definitions, never from the client, so their number is bounded by the code.
+ * parameter names (`/tenants/:tenantId` + `/users/:id`), or undefined when no route matched. The route part comes
+ * from the application's route definitions; the mount prefixes from the URL with parameter values replaced.
  */
 export function routeTemplate(req: RoutedRequest): string | undefined {
   const r = req as TrackedRequest;

@@ -94,7 +94,11 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       const threshold = thresholdFor(route);
       if (elapsed >= threshold) {
         req[kSlowReported] = true;
-        handlers.stillRunning(req, elapsed, threshold, route);
+        try {
+          handlers.stillRunning(req, elapsed, threshold, route);
+        } catch {
+          // A timer callback must never throw: the request is still counted when it completes.
+        }
       }
     }
   }
