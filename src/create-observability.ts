@@ -4,7 +4,7 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
-import { buildRequestContext, runWithContext, type RequestContext } from './context/request-context';
+import { buildRequestContext, runWithContext } from './context/request-context';
 import { buildLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
 import {
   buildHttpLogWriter,
@@ -17,7 +17,7 @@ import { createRedactor } from './logging/redact';
 import { buildHttpMetrics } from './metrics/http-metrics';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics/metrics-options';
 import { buildPercentileStore, type PercentileStore } from './metrics/percentile-store';
-import { describeCompletion, type CompletedRequest, type ObservedRequest, type ObservedResponse } from './middleware/completion';
+import { describeCompletion, type CompletedRequest, type ObservedRequest } from './middleware/completion';
 import {
   buildErrorHandler,
   ERROR_HANDLER_OPTION_SCHEMA,
@@ -40,7 +40,7 @@ import {
 import type { NextFunction } from './middleware/types';
 import { createMonitoringRouter } from './router/create-router';
 import { buildMetricsHandler } from './router/metrics-endpoint';
-import { kContext, kLogged, kMonitoring } from './symbols';
+import { stateOf } from './middleware/request-state';
 
 /**
  * Options of {@link createObservability}. Every key is optional. Precedence: explicit option, then environment
@@ -86,9 +86,6 @@ export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...METRICS_OPTION_SCHEMA,
 });
 
-const kInFlight = Symbol('express-observability.inFlight');
-const kObservedBy = Symbol('express-observability.observedBy');
-type LifecycleRequest = ObservedRequest & { [kContext]?: RequestContext; [kInFlight]?: boolean; [kObservedBy]?: object };
 
 /**
  * Builds everything an Express app needs to be observable. Each call owns its logger, registry, store and timers,
@@ -129,7 +126,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
   const slow = buildSlowRequestMonitor(resolveSlowRequestOptions(validated, env), {
     stillRunning(req, elapsedMs, thresholdMs, route) {
-      const r = req as LifecycleRequest;
+      const r = req as ObservedRequest;
       metrics.countSlow(req.method, route);
       slowLogger.warn(
         {
@@ -144,9 +141,9 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   });
 
   function onResponseClose(this: ServerResponse): void {
-    const req = this.req as LifecycleRequest;
-    if (req[kInFlight] !== true) return; // a monitoring route, already left out
-    req[kInFlight] = false;
+    const state = stateOf(this.req);
+    if (!state.inFlight) return; // a monitoring route, already left out
+    state.inFlight = false;
     try {
       complete(describeCompletion(this, performance.now()));
     } catch (err) {
@@ -156,7 +153,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
 
   function complete(done: CompletedRequest): void {
-    const req = done.req as LifecycleRequest;
+    const req = done.req;
     metrics.requestEnded();
     const verdict = slow.finish(req, done.route, done.durationMs);
     if (verdict.slow) {
@@ -164,28 +161,28 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       if (!verdict.reportedInFlight) metrics.countSlow(req.method, done.route);
     }
     metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
-    if ((done.res as ObservedResponse)[kLogged] === true) writer.write(done);
+    if (done.state.logged) writer.write(done);
     else if (verdict.slow && !verdict.reportedInFlight) {
       slowLogger.warn({ reqId: req.id, req: { method: req.method, route: done.route ?? null }, responseTime: Math.round(done.durationMs) }, 'slow request');
     }
   }
 
   function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
-    const r = req as LifecycleRequest;
+    const state = stateOf(req);
     // Mounted twice on one request path (an app and a sub-app): observe once.
-    if (r[kObservedBy] === instance) {
+    if (state.observedBy === instance) {
       next();
       return;
     }
-    r[kObservedBy] = instance;
+    state.observedBy = instance;
     const start = performance.now();
     const id = assignRequestId(req, res);
     const context = buildRequestContext(req, id, start);
-    r[kContext] = context;
+    state.context = context;
     req.log = logger;
     observeRequest(req, start);
-    if (writer.logs(req.url)) (res as ObservedResponse)[kLogged] = true;
-    r[kInFlight] = true;
+    state.logged = writer.logs(req.url);
+    state.inFlight = true;
     metrics.requestStarted();
     slow.watch(req);
     // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
@@ -195,10 +192,10 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
 
   function markMonitoring(req: IncomingMessage): void {
     if (metricsOptions.observeMonitoringRoutes) return;
-    const r = req as LifecycleRequest;
-    r[kMonitoring] = true;
-    if (r[kInFlight] === true) {
-      r[kInFlight] = false;
+    const state = stateOf(req);
+    state.monitoring = true;
+    if (state.inFlight) {
+      state.inFlight = false;
       metrics.requestEnded();
       slow.forget(req);
     }

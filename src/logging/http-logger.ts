@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
 import type { NextFunction } from '../middleware/types';
-import { describeCompletion, type CompletedRequest, type ObservedRequest, type ObservedResponse } from '../middleware/completion';
+import { describeCompletion, type CompletedRequest } from '../middleware/completion';
+import { stateOf } from '../middleware/request-state';
 import { trackRoute } from '../middleware/route-template';
-import { kContext, kError, kLogged, kMonitoring, kStartTime } from '../symbols';
 import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from './create-logger';
 import type { Redactor } from './redact';
@@ -180,11 +180,11 @@ export function buildHttpLogWriter(
     };
     // Always set, even to undefined: the line may be written while another request's context is current, and
     // the logger's mixin must not lend it that request's trace.
-    const ctx = req[kContext];
+    const ctx = done.state.context;
     line.traceId = ctx?.traceId;
     line.spanId = ctx?.spanId;
     if (aborted) line.aborted = true;
-    if (failed) line.err = serializeError(res[kError], redactor);
+    if (failed) line.err = serializeError(done.state.error, redactor);
     if (slow !== undefined) {
       line.slow = true;
       line.slowThresholdMs = slow.thresholdMs;
@@ -207,7 +207,7 @@ export function buildHttpLogWriter(
 
 /** Prepares a request for observation: start time, route tracking, peer address. */
 export function observeRequest(req: IncomingMessage, startTime: number): void {
-  (req as ObservedRequest)[kStartTime] = startTime;
+  stateOf(req).startTime = startTime;
   trackRoute(req);
   // Read now: after an abort the socket may no longer know its peer, and Node caches the address.
   void req.socket?.remoteAddress;
@@ -237,19 +237,19 @@ export function httpLogger(options: HttpLoggerOptions = {}) {
   function onResponseClose(this: ServerResponse): void {
     try {
       const done = describeCompletion(this, performance.now());
-      if (done.req[kMonitoring] !== true) writer.write(done);
+      if (!done.state.monitoring) writer.write(done);
     } catch (err) {
       // Runs in an event listener: a throw here would crash the process. Report it instead.
       logger.error({ err }, 'request observation failed');
     }
   }
   return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
-    const r = req as ObservedRequest;
-    r[kContext] ??= getRequestContext();
+    const state = stateOf(req);
+    state.context ??= getRequestContext();
     req.log = logger;
     if (writer.logs(req.url)) {
-      observeRequest(req, r[kContext]?.startTime ?? performance.now());
-      (res as ObservedResponse)[kLogged] = true;
+      observeRequest(req, state.context?.startTime ?? performance.now());
+      state.logged = true;
       // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
       res.on('close', onResponseClose);
     }

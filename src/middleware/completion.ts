@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '../context/request-context';
-import { kContext, kError, kLogged, kMonitoring, kStartTime } from '../symbols';
+import { stateOf, type RequestState } from './request-state';
 import { routeTemplate, type RoutedRequest } from './route-template';
 import type { SlowVerdict } from './slow-requests';
 
@@ -12,16 +11,13 @@ export type ObservedRequest = IncomingMessage &
     originalUrl?: string;
     ip?: string;
     body?: unknown;
-    [kStartTime]?: number;
-    [kContext]?: RequestContext;
-    [kMonitoring]?: boolean;
   };
-export type ObservedResponse = ServerResponse & { [kError]?: unknown; [kLogged]?: boolean };
 
 /** How a request ended, computed once when its response closes and shared by logs, metrics and slow detection. */
 export interface CompletedRequest {
   readonly req: ObservedRequest;
-  readonly res: ObservedResponse;
+  readonly res: ServerResponse;
+  readonly state: RequestState;
   /** Route template, or undefined when no route matched. */
   readonly route: string | undefined;
   /** The status sent, or 499 when the client aborted. */
@@ -39,19 +35,20 @@ export interface CompletedRequest {
 
 /** Describes the request of a response that just emitted 'close'. */
 export function describeCompletion(res: ServerResponse, end: number): CompletedRequest {
-  const response = res as ObservedResponse;
   const req = res.req as ObservedRequest;
+  const state = stateOf(req);
   const finished = res.writableFinished;
-  const failed = kError in response;
+  const failed = state.failed;
   // Unfinished with an error attached: the server gave up (an error after headers were sent, and Express
   // closed the connection). Unfinished without one: the client went away.
   const aborted = !finished && !failed;
   return {
     req,
-    res: response,
+    res,
+    state,
     route: routeTemplate(req),
     statusCode: aborted ? ABORTED_STATUS : res.statusCode,
-    durationMs: end - (req[kStartTime] ?? end),
+    durationMs: end - state.startTime,
     finished,
     aborted,
     failed,

@@ -5,7 +5,7 @@ import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '.
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
 import type { Redactor } from '../logging/redact';
 import { BODY_PARSE_MESSAGE, serializeError } from '../logging/serialize-error';
-import { kError, kLogged } from '../symbols';
+import { peekState } from './request-state';
 import type { NextFunction } from './types';
 
 /** Options of {@link errorHandler}. */
@@ -71,7 +71,6 @@ function readProperty(value: unknown, key: string): unknown {
   }
 }
 
-type ErrorResponse = ServerResponse & { [kError]?: unknown; [kLogged]?: boolean };
 type ErrorRequest = IncomingMessage & { id?: unknown };
 
 export type ErrorMiddleware = (err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction) => void;
@@ -80,10 +79,11 @@ export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger:
   const expose = resolved.exposeErrorDetails;
   // Four parameters: Express recognises error middleware by its arity.
   return function errorHandler(err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction): void {
-    const response = res as ErrorResponse;
     const status = statusOf(err);
-    if (response[kLogged] === true) {
-      response[kError] = err;
+    const state = peekState(req);
+    if (state?.logged === true) {
+      state.failed = true;
+      state.error = err;
     } else {
       const level = status >= 500 ? 'error' : 'warn';
       logger[level]({ reqId: (req as ErrorRequest).id, err: serializeError(err, redactor), statusCode: status }, 'request failed');

@@ -1,12 +1,6 @@
 import { IncomingMessage } from 'node:http';
+import { peekState, stateOf } from './request-state';
 
-const kBaseUrl = Symbol('express-observability.baseUrl');
-const kBaseTemplate = Symbol('express-observability.baseTemplate');
-const kMountStack = Symbol('express-observability.mountStack');
-const kMountParams = Symbol('express-observability.mountParams');
-const kRoute = Symbol('express-observability.route');
-const kRouteBase = Symbol('express-observability.routeBase');
-const kTracked = Symbol('express-observability.tracked');
 
 /** The parts of an Express request that tell which route matched. Typed loosely to serve Express 4 and 5. */
 export interface RoutedRequest {
@@ -15,15 +9,6 @@ export interface RoutedRequest {
   params?: Record<string, unknown>;
 }
 
-type TrackedRequest = RoutedRequest & {
-  [kBaseUrl]?: string;
-  [kBaseTemplate]?: string;
-  [kMountStack]?: unknown[];
-  [kMountParams]?: Record<string, unknown>;
-  [kRoute]?: { readonly path?: unknown };
-  [kRouteBase]?: string;
-  [kTracked]?: boolean;
-};
 
 function decode(segment: string): string {
   try {
@@ -81,21 +66,22 @@ function templatise(removed: string, params: Record<string, unknown> | undefined
 // to the mount's parameters, and assigns req.route when a route matches. Observing those assignments gives the
 // full template (mount prefixes with their parameter names, plus the route path) even when an error later
 // leaves the router and Express restores req.baseUrl.
-function setBaseUrl(this: TrackedRequest, value: string): void {
-  const previous = this[kBaseUrl] ?? '';
+function setBaseUrl(this: RoutedRequest, value: string): void {
+  const state = stateOf(this);
+  const previous = state.baseUrl ?? '';
   if (value === previous || typeof value !== 'string') {
-    this[kBaseUrl] = value;
+    state.baseUrl = value;
     return;
   }
   if (value.length > previous.length && value.startsWith(previous)) {
-    const stack = (this[kMountStack] ??= []);
-    const template = this[kBaseTemplate] ?? previous;
-    stack.push(previous, template, this[kMountParams]);
+    const stack = (state.mountStack ??= []);
+    const template = state.baseTemplate ?? previous;
+    stack.push(previous, template, state.mountParams);
     const params = this.params;
-    this[kBaseTemplate] = template + templatise(value.slice(previous.length), params, this[kMountParams]);
-    this[kMountParams] = params;
+    state.baseTemplate = template + templatise(value.slice(previous.length), params, state.mountParams);
+    state.mountParams = params;
   } else {
-    const stack = this[kMountStack];
+    const stack = state.mountStack;
     let template: string | undefined;
     while (stack !== undefined && stack.length > 0) {
       const savedParams = stack.pop() as Record<string, unknown> | undefined;
@@ -103,33 +89,34 @@ function setBaseUrl(this: TrackedRequest, value: string): void {
       const savedBase = stack.pop() as string;
       if (savedBase === value) {
         template = savedTemplate;
-        this[kMountParams] = savedParams;
+        state.mountParams = savedParams;
         break;
       }
     }
-    this[kBaseTemplate] = template ?? value;
+    state.baseTemplate = template ?? value;
   }
-  this[kBaseUrl] = value;
+  state.baseUrl = value;
 }
 
-function setRoute(this: TrackedRequest, value: { readonly path?: unknown }): void {
-  this[kRoute] = value;
-  this[kRouteBase] = this[kBaseTemplate] ?? this[kBaseUrl] ?? '';
+function setRoute(this: RoutedRequest, value: { readonly path?: unknown }): void {
+  const state = stateOf(this);
+  state.route = value;
+  state.routeBase = state.baseTemplate ?? state.baseUrl ?? '';
 }
 
 const baseUrlDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
-  get(this: TrackedRequest) {
-    return this[kBaseUrl];
+  get(this: RoutedRequest) {
+    return peekState(this)?.baseUrl;
   },
   set: setBaseUrl,
 };
 const routeDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
-  get(this: TrackedRequest) {
-    return this[kRoute];
+  get(this: RoutedRequest) {
+    return peekState(this)?.route;
   },
   set: setRoute,
 };
@@ -145,9 +132,10 @@ const preparedPrototypes = new WeakSet<object>();
  * of each app) gets them on itself. Node's shared `IncomingMessage.prototype` is never touched.
  */
 export function trackRoute(req: IncomingMessage): void {
-  const r = req as IncomingMessage & TrackedRequest;
-  if (r[kTracked] === true) return;
-  r[kTracked] = true;
+  const r = req as IncomingMessage & RoutedRequest;
+  const state = stateOf(r);
+  if (state.tracked) return;
+  state.tracked = true;
   const proto = Object.getPrototypeOf(r) as object | null;
   if (proto !== null && proto !== IncomingMessage.prototype && !preparedPrototypes.has(proto)) {
     preparedPrototypes.add(proto);
@@ -155,15 +143,15 @@ export function trackRoute(req: IncomingMessage): void {
     Object.defineProperty(proto, 'route', routeDescriptor);
   }
   const ownBase = Object.prototype.hasOwnProperty.call(r, 'baseUrl');
+  const ownRoute = Object.prototype.hasOwnProperty.call(r, 'route') ? r.route : undefined;
   const base = typeof r.baseUrl === 'string' ? r.baseUrl : '';
-  r[kBaseTemplate] = base;
-  r[kMountParams] = undefined;
+  state.baseUrl = base;
+  state.baseTemplate = base;
+  state.mountParams = undefined;
   if (ownBase || proto === IncomingMessage.prototype || proto === null) {
-    r[kBaseUrl] = base;
     Object.defineProperty(r, 'baseUrl', baseUrlDescriptor);
     Object.defineProperty(r, 'route', routeDescriptor);
-  } else {
-    r[kBaseUrl] = base;
+    if (ownRoute !== undefined) state.route = ownRoute;
   }
 }
 
@@ -183,12 +171,11 @@ function formatPath(path: unknown): string | undefined {
  * from the application's route definitions; the mount prefixes from the URL with parameter values replaced.
  */
 export function routeTemplate(req: RoutedRequest): string | undefined {
-  const r = req as TrackedRequest;
-  const route = r.route;
+  const route = req.route;
   if (route === undefined || route === null) return undefined;
   const path = formatPath(route.path);
   if (path === undefined) return undefined;
-  const base = kRouteBase in r ? r[kRouteBase]! : (r.baseUrl ?? '');
+  const base = peekState(req)?.routeBase ?? req.baseUrl ?? '';
   if (base === '') return path;
   return path === '/' ? base : base + path;
 }

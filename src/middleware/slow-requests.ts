@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { OptionSchema } from '../config/validate-options';
 import { envInteger, type EnvSource } from '../config/env';
-import { kStartTime } from '../symbols';
+import { peekState } from './request-state';
 import { routeTemplate, type RoutedRequest } from './route-template';
 
 /** Options of slow and hung request detection. */
@@ -35,8 +35,7 @@ export function resolveSlowRequestOptions(options: SlowRequestOptions, env: EnvS
   });
 }
 
-const kSlowReported = Symbol('express-observability.slowReported');
-type TrackedRequest = IncomingMessage & RoutedRequest & { [kStartTime]?: number; [kSlowReported]?: boolean };
+type TrackedRequest = IncomingMessage & RoutedRequest;
 
 /** What the monitor reports; the caller logs and counts. */
 export interface SlowRequestHandlers {
@@ -87,13 +86,14 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   function sweep(): void {
     const now = performance.now();
     for (const req of inFlight) {
-      if (req[kSlowReported] === true) continue;
-      const elapsed = now - (req[kStartTime] ?? now);
+      const state = peekState(req);
+      if (state === undefined || state.slowReported) continue;
+      const elapsed = now - state.startTime;
       if (elapsed < smallest) continue;
       const route = routeTemplate(req);
       const threshold = thresholdFor(route);
       if (elapsed >= threshold) {
-        req[kSlowReported] = true;
+        state.slowReported = true;
         try {
           handlers.stillRunning(req, elapsed, threshold, route);
         } catch {
@@ -128,7 +128,7 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       const r = req as TrackedRequest;
       remove(r);
       const thresholdMs = thresholdFor(route);
-      return { slow: durationMs >= thresholdMs, thresholdMs, reportedInFlight: r[kSlowReported] === true };
+      return { slow: durationMs >= thresholdMs, thresholdMs, reportedInFlight: peekState(r)?.slowReported === true };
     },
     close: stop,
     get size() {
