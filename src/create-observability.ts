@@ -1,9 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
+import { ObservabilityError } from './errors/obs-error';
 import { buildRequestContext, runWithContext } from './context/request-context';
 import { buildLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
 import {
@@ -38,7 +39,11 @@ import {
   type SlowRequestOptions,
 } from './middleware/slow-requests';
 import type { NextFunction } from './middleware/types';
+import { buildShutdownController, type ShutdownHook } from './health/graceful-shutdown';
+import { buildHealthRegistry, type HealthCheckFn, type HealthCheckOptions, type HealthRegistry } from './health/health-checks';
+import { HEALTH_OPTION_SCHEMA, resolveHealthOptions, type HealthOptions } from './health/health-options';
 import { createMonitoringRouter } from './router/create-router';
+import { buildHealthEndpoints } from './router/health-endpoints';
 import { buildMetricsHandler } from './router/metrics-endpoint';
 import { stateOf } from './middleware/request-state';
 
@@ -52,7 +57,8 @@ export interface ObservabilityOptions
     HttpLogOptions,
     ErrorHandlerOptions,
     SlowRequestOptions,
-    MetricsOptions {}
+    MetricsOptions,
+    HealthOptions {}
 
 /** What {@link createObservability} returns. */
 export interface Observability {
@@ -71,6 +77,19 @@ export interface Observability {
    * anything the application records with `record`, `startTimer`, `time`; read with `stats`.
    */
   readonly metrics: PercentileStore;
+  /** Health checks: `register(name, fn, { critical, timeoutMs })`, `unregister(name)`, `run()`. */
+  readonly health: HealthRegistry;
+  /**
+   * Handles SIGTERM and SIGINT for `server`: readiness fails at once, serving goes on for `shutdownDelayMs`, then
+   * the server stops accepting, idle keep-alive sockets close, in-flight requests finish (up to
+   * `shutdownTimeoutMs`), hooks run once each, logs are flushed and the process exits by re-raising the signal.
+   * Returns a function that detaches the server (and the signal handlers with the last one).
+   */
+  attach(server: Server): () => void;
+  /** Adds a hook run once during shutdown (after the servers closed, before the logs are flushed). */
+  onShutdown(hook: ShutdownHook): void;
+  /** Runs the shutdown sequence without exiting; resolves when it is complete. Later calls return the same promise. */
+  shutdown(): Promise<void>;
   /** Writes buffered log lines out synchronously. Call before the process exits. */
   flush(): void;
   /** Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor). */
@@ -84,6 +103,7 @@ export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...ERROR_HANDLER_OPTION_SCHEMA,
   ...SLOW_REQUEST_OPTION_SCHEMA,
   ...METRICS_OPTION_SCHEMA,
+  ...HEALTH_OPTION_SCHEMA,
 });
 
 
@@ -120,6 +140,23 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const metrics = buildHttpMetrics(metricsOptions, store);
   const eventLoop = monitorEventLoopDelay({ resolution: 10 });
   eventLoop.enable();
+  const healthOptions = resolveHealthOptions(validated, env);
+  const health = buildHealthRegistry(healthOptions.health);
+  for (const [name, def] of Object.entries(validated.healthChecks ?? {})) {
+    if (typeof def === 'function') health.register(name, def as HealthCheckFn);
+    else health.register(name, def.check, { critical: def.critical, timeoutMs: def.timeoutMs } as HealthCheckOptions);
+  }
+  function closeTimers(): void {
+    store.close();
+    slow.close();
+    eventLoop.disable();
+  }
+  const shutdown = buildShutdownController(healthOptions.shutdown, {
+    logger,
+    flush: () => flushLogger(logger),
+    closeInstance: () => closeTimers(),
+  });
+  for (const hook of validated.shutdownHooks ?? []) shutdown.onShutdown(hook);
 
   /** Identity of this instance, to recognise requests it already observes. */
   const instance = {};
@@ -183,6 +220,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     observeRequest(req, start);
     state.logged = writer.logs(req.url);
     state.inFlight = true;
+    shutdown.responseStarting(res);
     metrics.requestStarted();
     slow.watch(req);
     // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
@@ -211,18 +249,34 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     eventLoop,
   });
 
+  const healthEndpoints = buildHealthEndpoints({
+    registry: health,
+    shutdown,
+    serviceName: loggerOptions.serviceName,
+    serviceVersion: healthOptions.serviceVersion,
+  });
+  const routes = {
+    [healthOptions.paths.health]: healthEndpoints.health,
+    [healthOptions.paths.live]: healthEndpoints.live,
+    [healthOptions.paths.ready]: healthEndpoints.ready,
+    [metricsOptions.metricsPath]: metricsEndpoint,
+  };
+  if (Object.keys(routes).length !== 4) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', 'metricsPath must differ from the health paths', 'metricsPath');
+  }
+
   return Object.freeze({
     middleware: observabilityMiddleware,
-    router: createMonitoringRouter({ routes: { [metricsOptions.metricsPath]: metricsEndpoint }, markMonitoring }),
+    router: createMonitoringRouter({ routes, markMonitoring }),
     errorHandler,
     logger,
     registry: metrics.registry,
     metrics: store,
+    health,
+    attach: (server: Server) => shutdown.attach(server),
+    onShutdown: (hook: ShutdownHook) => shutdown.onShutdown(hook),
+    shutdown: () => shutdown.shutdown(),
     flush: () => flushLogger(logger),
-    close() {
-      store.close();
-      slow.close();
-      eventLoop.disable();
-    },
+    close: closeTimers,
   });
 }

@@ -18,6 +18,12 @@ export { METRIC_NAMES, OTEL_HTTP_DURATION_BUCKETS } from './metrics/http-metrics
 export type { MetricsOptions } from './metrics/metrics-options';
 export type { SlowRequestOptions } from './middleware/slow-requests';
 export type { MetricsSnapshot, RouteSnapshot } from './router/metrics-endpoint';
+export { eventLoopDelayCheck, memoryCheck, diskSpaceCheck } from './health/builtin-checks';
+export type { EventLoopDelayCheckOptions, MemoryCheckOptions, DiskSpaceCheckOptions } from './health/builtin-checks';
+export type { HealthCheckFn, HealthCheckOptions, HealthCheckDefinition, HealthCheckResult, HealthRegistry, HealthReport, CheckReport, OverallStatus } from './health/health-checks';
+export type { HealthOptions } from './health/health-options';
+export type { ShutdownHook, ShutdownSignal } from './health/graceful-shutdown';
+export type { HealthResponseBody } from './router/health-endpoints';
 export { ObservabilityError, ERROR_CODES } from './errors/obs-error';
 export type { ObsErrorCode } from './errors/obs-error';
 export type { SerializedError } from './logging/serialize-error';

@@ -16,7 +16,10 @@ export type OptionRule =
   | { readonly type: 'env' }
   | { readonly type: 'bucketArray'; readonly maxItems: number }
   | { readonly type: 'routeThresholds'; readonly min: number; readonly max: number; readonly maxItems: number }
-  | { readonly type: 'registry' };
+  | { readonly type: 'registry' }
+  | { readonly type: 'healthChecks'; readonly maxItems: number }
+  | { readonly type: 'enumArray'; readonly values: readonly string[] }
+  | { readonly type: 'functionArray'; readonly maxItems: number };
 
 export type OptionSchema = Readonly<Record<string, OptionRule>>;
 
@@ -224,6 +227,49 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       }
       return;
     }
+    case 'healthChecks': {
+      if (!isPlainObject(value)) wrongType('an object mapping check names to functions or { check, critical, timeoutMs }');
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length > rule.maxItems) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" accepts at most ${rule.maxItems} checks, got ${entries.length}`, key);
+      }
+      for (const [name, def] of entries) {
+        const where = `option "${key}[${JSON.stringify(name)}]"`;
+        if (typeof def === 'function') continue;
+        if (!isPlainObject(def) || typeof def.check !== 'function') {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `${where} must be a function or { check: function, critical?, timeoutMs? }, got ${describe(def)}`, key);
+        }
+        for (const field of Object.keys(def)) {
+          if (field !== 'check' && field !== 'critical' && field !== 'timeoutMs') {
+            const hint = suggestKey(field, ['check', 'critical', 'timeoutMs']);
+            throw new ObservabilityError('OBS_ERR_OPTIONS_UNKNOWN_KEY', `${where} has no field "${field}"${hint ? ` (did you mean ${hint}?)` : ''}`, key);
+          }
+        }
+        if (def.critical !== undefined && typeof def.critical !== 'boolean') {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `${where}.critical must be a boolean, got ${describe(def.critical)}`, key);
+        }
+        if (def.timeoutMs !== undefined && (typeof def.timeoutMs !== 'number' || !Number.isInteger(def.timeoutMs) || def.timeoutMs < 1 || def.timeoutMs > 600_000)) {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `${where}.timeoutMs must be an integer from 1 to 600000, got ${describe(def.timeoutMs)}`, key);
+        }
+      }
+      return;
+    }
+    case 'enumArray': {
+      if (!Array.isArray(value)) wrongType(`an array of ${rule.values.join(', ')}`);
+      for (const item of value as unknown[]) {
+        if (typeof item !== 'string' || !rule.values.includes(item)) {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" may only contain ${rule.values.join(', ')}, got ${describe(item)}`, key);
+        }
+      }
+      return;
+    }
+    case 'functionArray': {
+      if (!Array.isArray(value) || (value as unknown[]).some((f) => typeof f !== 'function')) wrongType('an array of functions');
+      if ((value as unknown[]).length > rule.maxItems) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" accepts at most ${rule.maxItems} functions`, key);
+      }
+      return;
+    }
     case 'registry':
       if (
         value === null ||
@@ -268,7 +314,11 @@ export function validateOptions<T extends object>(componentName: string, input: 
     const value = input[key];
     if (value === undefined) continue;
     checkRule(key, value, rule);
-    copy[key] = Array.isArray(value) ? Object.freeze([...value]) : rule.type === 'routeThresholds' ? Object.freeze({ ...(value as object) }) : value;
+    copy[key] = Array.isArray(value)
+      ? Object.freeze([...value])
+      : rule.type === 'routeThresholds' || rule.type === 'healthChecks'
+        ? Object.freeze({ ...(value as object) })
+        : value;
   }
   return Object.freeze(copy) as T;
 }
