@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
 import { buildRequestContext, runWithContext } from './context/request-context';
-import { buildLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
+import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
 import {
   buildHttpLogWriter,
   HTTP_LOG_OPTION_SCHEMA,
@@ -153,8 +153,14 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
   const shutdown = buildShutdownController(healthOptions.shutdown, {
     logger,
-    flush: () => flushLogger(logger),
+    flush: () => drainLogger(logger),
     closeInstance: () => closeTimers(),
+    onClosing() {
+      for (const req of slow.inFlight()) {
+        const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+        if (res !== undefined && !res.headersSent) res.setHeader('connection', 'close');
+      }
+    },
   });
   for (const hook of validated.shutdownHooks ?? []) shutdown.onShutdown(hook);
 

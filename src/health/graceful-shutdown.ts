@@ -30,8 +30,10 @@ export interface ShutdownController {
 
 export interface ShutdownDeps {
   readonly logger: Logger;
-  readonly flush: () => void;
+  readonly flush: () => Promise<void>;
   readonly closeInstance: () => void;
+  /** Called when the servers stop accepting: responses not yet started should ask clients to close. */
+  readonly onClosing: () => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -101,13 +103,14 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
       deps.logger.info({ reason, delayMs: resolved.delayMs, timeoutMs: resolved.timeoutMs }, 'shutdown started: readiness now fails');
       if (resolved.delayMs > 0) await sleep(resolved.delayMs);
       closing = true;
+      deps.onClosing();
       const results = await Promise.all([...servers].map(closeServer));
       if (results.every(Boolean)) deps.logger.info('servers closed: every in-flight request finished');
       else deps.logger.warn({ timeoutMs: resolved.timeoutMs }, 'servers closed: connections still open after the timeout were closed');
       await Promise.all(hooks.map(runHook));
       deps.logger.info('shutdown complete');
       deps.closeInstance();
-      deps.flush();
+      await deps.flush();
     })();
     return running;
   }

@@ -220,6 +220,28 @@ export function flushLogger(logger: Logger): void {
 }
 
 /**
+ * Waits until the logger's destination has no write in progress (at most `timeoutMs`), then writes what is left
+ * synchronously. Use before exiting: a synchronous flush alone can overtake an asynchronous write still in
+ * progress, whose line is then lost when the process ends.
+ */
+export async function drainLogger(logger: Logger, timeoutMs = 2000): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { _writing?: unknown; _len?: unknown }
+    | undefined;
+  const deadline = performance.now() + timeoutMs;
+  while (
+    stream !== undefined &&
+    typeof stream._writing === 'boolean' &&
+    (stream._writing || (typeof stream._len === 'number' && stream._len > 0)) &&
+    performance.now() < deadline
+  ) {
+    if (!stream._writing) flushLogger(logger);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  flushLogger(logger);
+}
+
+/**
  * The logger a standalone middleware writes to: the one given in `options.logger` (logger options and their
  * environment variables are then not read), or one built from the logger options.
  */

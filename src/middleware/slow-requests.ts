@@ -62,6 +62,8 @@ export interface SlowRequestMonitor {
   close(): void;
   /** Requests being watched. */
   readonly size: number;
+  /** The requests being watched (in flight). */
+  inFlight(): IterableIterator<IncomingMessage>;
 }
 
 /**
@@ -131,6 +133,7 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       return { slow: durationMs >= thresholdMs, thresholdMs, reportedInFlight: peekState(r)?.slowReported === true };
     },
     close: stop,
+    inFlight: () => inFlight.values(),
     get size() {
       return inFlight.size;
     },

@@ -186,14 +186,14 @@ describe.each(EXPRESS_VERSIONS)('health endpoints (%s)', (_name, expressFactory)
 
   it.each([
     [{ healthChecks: { db: 'yes' } }, 'OBS_ERR_OPTIONS_INVALID_TYPE'],
-    [{ healthChecks: { db: { check: () => true, critcal: true } } }, 'OBS_ERR_OPTIONS_UNKNOWN_KEY'],
-    [{ healthChecks: { db: { check: () => true, timeoutMs: 0 } } }, 'OBS_ERR_OPTIONS_INVALID_VALUE'],
+    [{ healthChecks: { db: { check: (): boolean => true, critcal: true } } }, 'OBS_ERR_OPTIONS_UNKNOWN_KEY'],
+    [{ healthChecks: { db: { check: (): boolean => true, timeoutMs: 0 } } }, 'OBS_ERR_OPTIONS_INVALID_VALUE'],
     [{ healthPath: '/same', livenessPath: '/same' }, 'OBS_ERR_OPTIONS_CONFLICT'],
     [{ metricsPath: '/health' }, 'OBS_ERR_OPTIONS_CONFLICT'],
     [{ shutdownSignals: ['SIGKILL'] }, 'OBS_ERR_OPTIONS_INVALID_VALUE'],
     [{ shutdownHooks: ['close'] }, 'OBS_ERR_OPTIONS_INVALID_TYPE'],
     [{ env: { SHUTDOWN_DELAY_MS: '-1' } }, 'OBS_ERR_ENV_INVALID_VALUE'],
-  ])('rejects %p with %s', (options, code) => {
+  ] as [Record<string, unknown>, string][])('rejects %p with %s', (options, code) => {
     expect(() => observed(options as any)).toThrow(expect.objectContaining({ code }));
   });
 });

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+interface Server {
+  child: ChildProcess;
+  lines: Record<string, any>[];
+  port: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function start(): Promise<Server> {
+  const child = spawn(process.execPath, [join(root, 'test', 'fixtures', 'shutdown-server.js')], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', LOG_FORMAT: 'json', LOG_FILE: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, any>[] = [];
+  let buffer = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf('\n')) !== -1) {
+        const line = JSON.parse(buffer.slice(0, nl)) as Record<string, any>;
+        buffer = buffer.slice(nl + 1);
+        lines.push(line);
+        if (line.msg === 'listening') resolve(line.port);
+      }
+    });
+    child.on('exit', () => reject(new Error('server exited before listening')));
+  });
+  return { child, lines, port, exited };
+}
+
+function get(port: number, path: string, agent: http.Agent): Promise<{ status: number; id: string | undefined; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, id: res.headers['x-request-id'] as string | undefined, connection: res.headers.connection }),
+      );
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('graceful shutdown in a real process', () => {
+  it('drains under load: readiness 503 at once, in-flight keep-alive request completes, hooks once, no lost lines, exit by SIGTERM', async () => {
+    const server = await start();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const slowAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await get(server.port, '/health/ready', agent)).status).toBe(200);
+      // Warm a keep-alive socket, then start a request that will still be running when the server closes.
+      await get(server.port, '/fast', slowAgent);
+      const inFlight = get(server.port, '/slow?ms=900', slowAgent);
+
+      // Steady load from four keep-alive sockets, until the server stops answering.
+      const answered: string[] = [];
+      let stop = false;
+      const load = Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < 2000 && !stop; i++) {
+            try {
+              const res = await get(server.port, '/fast', agent);
+              if (res.status === 200 && res.id) answered.push(res.id);
+            } catch {
+              return; // connection refused or reset: the server has closed
+            }
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+
+      server.child.kill('SIGTERM');
+      // Readiness turns 503 while the server still serves.
+      let readiness = 0;
+      for (let i = 0; i < 50 && readiness !== 503; i++) {
+        readiness = (await get(server.port, '/health/ready', agent)).status;
+        if (readiness !== 503) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(readiness).toBe(503);
+      expect((await get(server.port, '/fast', agent)).status).toBe(200);
+      // A second signal during shutdown must not run the hooks again.
+      server.child.kill('SIGTERM');
+
+      const slow = await inFlight;
+      expect(slow.status).toBe(200);
+      expect(slow.connection).toBe('close');
+      stop = true;
+      await load;
+      const exit = await server.exited;
+      expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+
+      const completed = new Set(server.lines.filter((l) => l.msg === 'request completed').map((l) => l.reqId));
+      const lost = answered.filter((id) => !completed.has(id));
+      expect(answered.length).toBeGreaterThan(20);
+      expect(lost).toEqual([]);
+      expect(completed.has(slow.id)).toBe(true);
+      const messages = server.lines.map((l) => l.msg);
+      expect(messages).toContain('shutdown started: readiness now fails');
+      expect(messages).toContain('shutdown already in progress');
+      expect(messages).toContain('servers closed: every in-flight request finished');
+      expect(server.lines.filter((l) => l.hook === 'closePool')).toEqual([expect.objectContaining({ runs: 1 })]);
+      expect(server.lines.filter((l) => l.hook === 'lastHook')).toHaveLength(1);
+      expect(server.lines.find((l) => l.msg === 'shutdown hook failed')).toMatchObject({ hook: 'throwingHook', err: { message: 'hook failure' } });
+      expect(server.lines.find((l) => l.msg === 'shutdown hook timed out')).toMatchObject({ hook: 'hangingHook' });
+      expect(messages[messages.length - 1]).toBe('shutdown complete');
+    } finally {
+      agent.destroy();
+      slowAgent.destroy();
+      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
