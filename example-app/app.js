@@ -1,7 +1,7 @@
 'use strict';
 // A small users service, observable in three lines. Run it with `npm start` from the repository root.
 const express = require('express');
-const { createObservability } = require('express-observability');
+const { createObservability, memoryCheck } = require('express-observability');
 
 const USERS = new Map([
   ['1', { id: '1', name: 'Ada Lovelace', email: 'ada@example.com' }],
@@ -10,9 +10,26 @@ const USERS = new Map([
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A stand-in for a database connection, so the health checks have something real to report on. */
+const database = {
+  healthy: true,
+  async ping() {
+    await sleep(2);
+    if (!this.healthy) throw new Error('database unreachable');
+  },
+};
+
 /** Builds the app. `options` are passed to createObservability (tests send logs to memory). */
 function createApp(options = {}) {
-  const obs = createObservability({ serviceName: 'users-service', ...options });
+  const obs = createObservability({
+    serviceName: 'users-service',
+    slowRequestRoutes: { '/reports/:id': 10_000 },
+    healthChecks: {
+      database: () => database.ping(),
+      memory: { check: memoryCheck({ maxHeapUsedBytes: 512 * 1024 * 1024 }), critical: false },
+    },
+    ...options,
+  });
   const log = obs.logger.child({ module: 'users' });
   const app = express();
 
@@ -25,7 +42,8 @@ function createApp(options = {}) {
   });
 
   app.get('/users/:id', async (req, res) => {
-    await sleep(5); // stands in for a database call; the log line below still carries the request id
+    // Timed into the percentile store: GET /metrics?format=json and obs.metrics.stats('db_query_ms') show it.
+    await obs.metrics.time('db_query_ms', () => sleep(5), { table: 'users' });
     const user = USERS.get(req.params.id);
     if (!user) {
       log.info({ userId: req.params.id }, 'user not found');
@@ -52,6 +70,17 @@ function createApp(options = {}) {
     res.json({ waitedMs: ms });
   });
 
+  app.get('/reports/:id', async (req, res) => {
+    await sleep(Math.min(Number(req.query.ms) || 3000, 30_000));
+    res.json({ report: req.params.id });
+  });
+
+  // Demo switch for the database stand-in: readiness turns 503 while it is down.
+  app.post('/admin/database', (req, res) => {
+    database.healthy = req.body?.healthy !== false;
+    res.json({ healthy: database.healthy });
+  });
+
   app.get('/fail', () => {
     throw new Error('the database connection was refused');
   });
@@ -62,7 +91,7 @@ function createApp(options = {}) {
   });
 
   app.use(obs.errorHandler);
-  return { app, obs };
+  return { app, obs, database };
 }
 
 module.exports = { createApp };

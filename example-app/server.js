@@ -6,14 +6,5 @@ const { app, obs } = createApp();
 const server = app.listen(port, () => {
   obs.logger.info({ port }, `users-service listening on http://localhost:${port}`);
 });
-
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.once(signal, () => {
-    obs.logger.info({ signal }, 'shutting down');
-    server.close(() => {
-      obs.flush();
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-  });
-}
+// SIGTERM/SIGINT: readiness fails, in-flight requests finish, hooks run, logs are flushed, then the process exits.
+obs.attach(server);

@@ -43,3 +43,26 @@ describe('example app', () => {
     ]);
   });
 });
+
+describe('example app health', () => {
+  it('reports the database stand-in in readiness and follows its state', async () => {
+    const logs = new LogCapture();
+    const { app, obs } = (require('../../example-app/app.js') as {
+      createApp: (options: object) => { app: Parameters<typeof request>[0]; obs: { close(): void } };
+    }).createApp({ logDestination: logs, env: {}, collectDefaultMetrics: false });
+    try {
+      await request(app).get('/health/ready').expect(200);
+      await request(app).post('/admin/database').send({ healthy: false }).expect(200);
+      const down = await request(app).get('/health').expect(503);
+      expect(down.body.checks.database).toMatchObject({ status: 'error', error: 'database unreachable', critical: true });
+      await request(app).get('/health/ready').expect(503);
+      await request(app).post('/admin/database').send({ healthy: true }).expect(200);
+      await request(app).get('/health/ready').expect(200);
+      await request(app).get('/users/1').expect(200);
+      const json = await request(app).get('/metrics?format=json').expect(200);
+      expect(json.body.routes.find((r: { route: string }) => r.route === '/users/:id')).toMatchObject({ count: 1, errorRate: 0 });
+    } finally {
+      obs.close();
+    }
+  });
+});
