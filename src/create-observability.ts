@@ -9,7 +9,9 @@ import { buildRequestContext, runWithContext } from './context/request-context';
 import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
 import {
   buildHttpLogWriter,
+  clip,
   HTTP_LOG_OPTION_SCHEMA,
+  MAX_URL_LOG_LENGTH,
   observeRequest,
   resolveHttpLogOptions,
   type HttpLogOptions,
@@ -107,6 +109,8 @@ export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
 });
 
 
+const EVENT_LOOP_RESOLUTION_MS = 10;
+
 /**
  * Builds everything an Express app needs to be observable. Each call owns its logger, registry, store and timers,
  * so several instances (one per app or per test) never collide.
@@ -128,19 +132,28 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   assertNotUsedAsMiddleware('createObservability', arguments);
   const validated = validateOptions<ObservabilityOptions>('createObservability', options, OBSERVABILITY_OPTION_SCHEMA);
   const env = validated.env ?? process.env;
+  // Every option and variable is resolved (and may throw) before anything is opened or started.
   const loggerOptions = resolveLoggerOptions(validated);
+  const requestIdOptions = resolveRequestIdOptions(validated);
+  const httpLogOptions = resolveHttpLogOptions(validated);
+  const errorHandlerOptions = resolveErrorHandlerOptions(validated, env);
+  const metricsOptions = resolveMetricsOptions(validated, env);
+  const slowOptions = resolveSlowRequestOptions(validated, env);
+  const healthOptions = resolveHealthOptions(validated, env);
+  const paths = [healthOptions.paths.health, healthOptions.paths.live, healthOptions.paths.ready];
+  if (paths.includes(metricsOptions.metricsPath)) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', 'metricsPath must differ from the health paths', 'metricsPath');
+  }
+
   const redactor = createRedactor(loggerOptions.redactKeys);
   const logger = buildLogger(loggerOptions, redactor);
-  const requestIdOptions = resolveRequestIdOptions(validated);
   const assignRequestId = buildAssignRequestId(requestIdOptions);
-  const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, requestIdOptions.requestIdHeader);
-  const errorHandler = buildErrorHandler(resolveErrorHandlerOptions(validated, env), logger, redactor);
-  const metricsOptions = resolveMetricsOptions(validated, env);
+  const writer = buildHttpLogWriter(logger, httpLogOptions, redactor, requestIdOptions.requestIdHeader);
+  const errorHandler = buildErrorHandler(errorHandlerOptions, logger, redactor);
   const store = buildPercentileStore(metricsOptions.store);
   const metrics = buildHttpMetrics(metricsOptions, store);
-  const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+  const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   eventLoop.enable();
-  const healthOptions = resolveHealthOptions(validated, env);
   const health = buildHealthRegistry(healthOptions.health);
   for (const [name, def] of Object.entries(validated.healthChecks ?? {})) {
     if (typeof def === 'function') health.register(name, def as HealthCheckFn);
@@ -167,14 +180,16 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   /** Identity of this instance, to recognise requests it already observes. */
   const instance = {};
   const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
-  const slow = buildSlowRequestMonitor(resolveSlowRequestOptions(validated, env), {
+  const slow = buildSlowRequestMonitor(slowOptions, {
     stillRunning(req, elapsedMs, thresholdMs, route) {
       const r = req as ObservedRequest;
       metrics.countSlow(req.method, route);
       slowLogger.warn(
         {
           reqId: req.id,
-          req: { method: req.method, url: redactor.redactUrl(r.originalUrl ?? req.url ?? '/').slice(0, 2048), route: route ?? null },
+          traceId: stateOf(req).context?.traceId,
+          spanId: stateOf(req).context?.spanId,
+          req: { method: req.method, url: clip(redactor.redactUrl(r.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH), route: route ?? null },
           elapsedMs: Math.round(elapsedMs),
           slowThresholdMs: thresholdMs,
         },
@@ -206,7 +221,17 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
     if (done.state.logged) writer.write(done);
     else if (verdict.slow && !verdict.reportedInFlight) {
-      slowLogger.warn({ reqId: req.id, req: { method: req.method, route: done.route ?? null }, responseTime: Math.round(done.durationMs) }, 'slow request');
+      slowLogger.warn(
+        {
+          reqId: req.id,
+          traceId: done.state.context?.traceId,
+          spanId: done.state.context?.spanId,
+          req: { method: req.method, url: clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH), route: done.route ?? null },
+          responseTime: Math.round(done.durationMs * 1000) / 1000,
+          slowThresholdMs: verdict.thresholdMs,
+        },
+        'slow request',
+      );
     }
   }
 
@@ -253,6 +278,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     serviceName: loggerOptions.serviceName,
     windowMs: metricsOptions.store.windowMs,
     eventLoop,
+    eventLoopResolutionMs: EVENT_LOOP_RESOLUTION_MS,
   });
 
   const healthEndpoints = buildHealthEndpoints({
@@ -267,9 +293,6 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     [healthOptions.paths.ready]: healthEndpoints.ready,
     [metricsOptions.metricsPath]: metricsEndpoint,
   };
-  if (Object.keys(routes).length !== 4) {
-    throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', 'metricsPath must differ from the health paths', 'metricsPath');
-  }
 
   return Object.freeze({
     middleware: observabilityMiddleware,

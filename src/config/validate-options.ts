@@ -85,6 +85,7 @@ export function assertNotUsedAsMiddleware(factoryName: string, args: ArrayLike<u
     const usage: Record<string, string> = {
       createObservability: 'const obs = createObservability({ ... }); app.use(obs.middleware)',
       createLogger: 'const logger = createLogger({ ... }) (a logger, not a middleware)',
+      createPercentileStore: 'const store = createPercentileStore({ ... }) (a store, not a middleware)',
     };
     throw new ObservabilityError(
       'OBS_ERR_FACTORY_USED_AS_MIDDLEWARE',

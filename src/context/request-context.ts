@@ -48,6 +48,14 @@ export function buildRequestContext(req: IncomingMessage, requestId: string, sta
   };
 }
 
+/**
+ * Runs `fn` outside any request context. Timers started by the library on behalf of all requests (window rotation,
+ * slow-request sweeps) are created this way, so they never carry the context of the request that started them.
+ */
+export function outsideContext<R>(fn: () => R): R {
+  return storage.exit(fn);
+}
+
 /** Runs `fn(...args)` with `context` as the current request context. */
 export function runWithContext<A extends unknown[], R>(context: RequestContext, fn: (...args: A) => R, ...args: A): R {
   return storage.run(context, fn, ...args);

@@ -15,6 +15,8 @@ export const ERROR_CODES = Object.freeze({
   OBS_ERR_OPTIONS_CONFLICT: 'options conflict',
   /** An environment variable has a value that cannot be used. */
   OBS_ERR_ENV_INVALID_VALUE: 'environment variable has an invalid value',
+  /** A method was called with an argument it cannot use (`obs.health.register('', fn)`, `obs.onShutdown(42)`). */
+  OBS_ERR_INVALID_ARGUMENT: 'invalid argument',
   /** A factory such as `createObservability` was mounted with `app.use()` without being called. */
   OBS_ERR_FACTORY_USED_AS_MIDDLEWARE: 'factory mounted as middleware without being called',
   /** The log file (option `logFile` or `LOG_FILE`) cannot be created or opened for appending. */

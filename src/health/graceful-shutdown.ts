@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { ObservabilityError } from '../errors/obs-error';
 
 /** Signals that can start a graceful shutdown. */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const;
@@ -157,7 +158,7 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
       };
     },
     onShutdown(hook) {
-      if (typeof hook !== 'function') throw new TypeError('a shutdown hook must be a function');
+      if (typeof hook !== 'function') throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'onShutdown(hook): hook must be a function');
       hooks.push(hook);
     },
     shutdown,

@@ -1,3 +1,4 @@
+import { ObservabilityError } from '../errors/obs-error';
 import { maskCardNumbers } from '../logging/redact';
 
 /** What a check returns: `false` (or a rejected promise, or a throw) means failing; anything else means passing. */
@@ -66,7 +67,8 @@ function errorText(err: unknown): string {
 export interface HealthRegistry {
   /**
    * Registers (or replaces) a check. Checks run concurrently, each bounded by its timeout.
-   * @throws {TypeError} when `name` is empty or `check` is not a function.
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` when `name` is empty, `check` is not a function, or an
+   *   option is invalid.
    */
   register(name: string, check: HealthCheckFn, options?: HealthCheckOptions): void;
   /** Removes a check; returns whether it existed. */
@@ -164,11 +166,18 @@ export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegi
 
   return {
     register(name, check, options = {}) {
-      if (typeof name !== 'string' || name.trim() === '') throw new TypeError('health check name must be a non-empty string');
-      if (typeof check !== 'function') throw new TypeError(`health check "${name}" must be a function`);
+      if (typeof name !== 'string' || name.trim() === '') {
+        throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'health.register(name, check): name must be a non-empty string');
+      }
+      if (typeof check !== 'function') {
+        throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `health.register("${name}", check): check must be a function`);
+      }
       const timeoutMs = options.timeoutMs ?? resolved.checkTimeoutMs;
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
-        throw new TypeError(`health check "${name}": timeoutMs must be an integer from 1 to 600000`);
+        throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `health.register("${name}"): timeoutMs must be an integer from 1 to 600000`);
+      }
+      if (options.critical !== undefined && typeof options.critical !== 'boolean') {
+        throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `health.register("${name}"): critical must be a boolean`);
       }
       checks.set(name, { check, critical: options.critical ?? true, timeoutMs });
       cached = undefined;

@@ -69,7 +69,8 @@ export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogO
   });
 }
 
-function clip(text: string, max: number): string {
+/** Cuts `text` to `max` characters, marking the cut. */
+export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}...[truncated]` : text;
 }
 

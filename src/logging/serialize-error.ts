@@ -38,6 +38,17 @@ export function serializeError(value: unknown, redactor?: Redactor): SerializedE
   }
 }
 
+const UNREADABLE_MESSAGE = '[message could not be read]';
+
+/** An error's message as text, or a marker when reading or converting it throws. */
+function readMessage(value: object): string {
+  try {
+    return String((value as { message?: unknown }).message);
+  } catch {
+    return UNREADABLE_MESSAGE;
+  }
+}
+
 /** Reads a property, or undefined when reading it throws. */
 function read(target: object, key: string): unknown {
   try {
@@ -69,7 +80,7 @@ function describe(value: unknown, redactor: Redactor | undefined): SerializedErr
     const parseError = isBodyParseError(value);
     const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
       type: text(read(value, 'constructor') && (read(value, 'constructor') as { name?: unknown }).name) || text(read(value, 'name')) || 'Error',
-      message: parseError ? BODY_PARSE_MESSAGE : safeText(text(read(value, 'message')), MAX_MESSAGE),
+      message: parseError ? BODY_PARSE_MESSAGE : safeText(readMessage(value), MAX_MESSAGE),
     };
     const code = read(value, 'code');
     if (typeof code === 'string' || typeof code === 'number') out.code = code;

@@ -96,7 +96,7 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
   } catch (err) {
     throw new ObservabilityError(
       'OBS_ERR_METRIC_CONFLICT',
-      `cannot register the HTTP metrics: ${(err as Error).message}. Each createObservability() needs a registry of its ` +
+      `cannot register the HTTP metrics: ${String((err as Error).message).replace(/\.$/, '')}. Each createObservability() needs a registry of its ` +
         'own (the default); pass collectDefaultMetrics: false when the registry already has the process metrics',
       'registry',
     );
@@ -141,6 +141,7 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
       duration.observe({ method, route, status_code: status }, sample.durationMs / 1000);
       const series = seriesOf(method, route);
       if (series !== undefined) store.recordInto(series, sample.durationMs, sample.statusCode >= 500);
+      else store.countRejected();
     },
     countSlow(method, route) {
       slow.inc({ method: methodLabel(method), route: routeLabel(route) });

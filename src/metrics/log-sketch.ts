@@ -189,7 +189,8 @@ export function mergedQuantiles(mapping: LogMapping, sketches: readonly LogSketc
     for (let i = neg.length - 1; i >= 0 && qi < quantiles.length; i--) {
       if (neg[i] === 0) continue;
       cumulative += neg[i]!;
-      emit(-mapping.value(negLo + i));
+      // The top bucket also holds every magnitude beyond MAX_INDEXABLE: answer with the exact extreme.
+      emit(negLo + i === mapping.maxIndex ? min : -mapping.value(negLo + i));
     }
   }
   if (zero > 0 && qi < quantiles.length) {
@@ -200,7 +201,7 @@ export function mergedQuantiles(mapping: LogMapping, sketches: readonly LogSketc
     for (let i = 0; i < pos.length && qi < quantiles.length; i++) {
       if (pos[i] === 0) continue;
       cumulative += pos[i]!;
-      emit(mapping.value(posLo + i));
+      emit(posLo + i === mapping.maxIndex ? max : mapping.value(posLo + i));
     }
   }
   for (; qi < quantiles.length; qi++) out[qi] = max;

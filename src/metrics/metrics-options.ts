@@ -74,7 +74,8 @@ export function resolveMetricsOptions(options: MetricsOptions, env: EnvSource): 
       relativeAccuracy: options.percentileAccuracy ?? PERCENTILE_STORE_DEFAULTS.relativeAccuracy,
       windowMs: options.percentileWindowMs ?? PERCENTILE_STORE_DEFAULTS.windowMs,
       subWindows: options.percentileSubWindows ?? PERCENTILE_STORE_DEFAULTS.subWindows,
-      maxSeries: PERCENTILE_STORE_DEFAULTS.maxSeries,
+      // Room for every HTTP series the route and method labels allow, plus the application's own.
+      maxSeries: (options.maxRouteLabels ?? METRICS_DEFAULTS.maxRouteLabels) * 11 + PERCENTILE_STORE_DEFAULTS.maxSeries,
     }),
     observeMonitoringRoutes: options.observeMonitoringRoutes ?? METRICS_DEFAULTS.observeMonitoringRoutes,
   });

@@ -1,4 +1,5 @@
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { outsideContext } from '../context/request-context';
 import { ObservabilityError } from '../errors/obs-error';
 import { LogMapping, LogSketch, mergedQuantiles } from './log-sketch';
 
@@ -136,6 +137,8 @@ export interface PercentileStore {
   recordInto(series: Series, value: number, isError: boolean): void;
   /** @internal Window statistics plus the window error count of a series. */
   seriesStats(series: Series): SeriesStats & { readonly errors: number };
+  /** @internal Counts a value refused by a caller of `seriesFor`. */
+  countRejected(): void;
   /** @internal Every live series. */
   allSeries(): IterableIterator<Series>;
 }
@@ -207,7 +210,7 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
     if (series.size === 0) stopTimer();
   }
   function startTimer(): void {
-    timer = setInterval(tick, subWindowMs);
+    timer = outsideContext(() => setInterval(tick, subWindowMs));
     timer.unref?.();
   }
   function stopTimer(): void {
@@ -393,6 +396,9 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
     recordInto,
     seriesStats,
     allSeries: () => series.values(),
+    countRejected() {
+      rejected++;
+    },
   };
   return store;
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { OptionSchema } from '../config/validate-options';
 import { envInteger, type EnvSource } from '../config/env';
+import { outsideContext } from '../context/request-context';
 import { peekState } from './request-state';
 import { routeTemplate, type RoutedRequest } from './route-template';
 
@@ -58,7 +59,7 @@ export interface SlowRequestMonitor {
   forget(req: IncomingMessage): void;
   /** Stops watching and judges the finished request. */
   finish(req: IncomingMessage, route: string | undefined, durationMs: number): SlowVerdict;
-  /** Stops the sweep timer. */
+  /** Stops the sweep timer for good; later requests start none. */
   close(): void;
   /** Requests being watched. */
   readonly size: number;
@@ -79,6 +80,7 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   const sweepMs = Math.min(1000, Math.max(10, Math.floor(smallest / 4)));
   const inFlight = new Set<TrackedRequest>();
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
 
   function thresholdFor(route: string | undefined): number {
     if (hasRouteThresholds && route !== undefined) return slowRequestRoutes.get(route) ?? slowRequestMs;
@@ -118,8 +120,8 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   return {
     watch(req) {
       inFlight.add(req as TrackedRequest);
-      if (timer === undefined) {
-        timer = setInterval(sweep, sweepMs);
+      if (timer === undefined && !closed) {
+        timer = outsideContext(() => setInterval(sweep, sweepMs));
         timer.unref?.();
       }
     },
@@ -132,7 +134,10 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       const thresholdMs = thresholdFor(route);
       return { slow: durationMs >= thresholdMs, thresholdMs, reportedInFlight: peekState(r)?.slowReported === true };
     },
-    close: stop,
+    close() {
+      closed = true;
+      stop();
+    },
     inFlight: () => inFlight.values(),
     get size() {
       return inFlight.size;

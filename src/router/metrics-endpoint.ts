@@ -44,6 +44,8 @@ export interface MetricsEndpointDeps {
   readonly serviceName: string;
   readonly windowMs: number;
   readonly eventLoop: IntervalHistogram;
+  /** Node's monitor reports at least its sampling resolution; it is subtracted from the figures. */
+  readonly eventLoopResolutionMs: number;
 }
 
 function digest(text: string): Buffer {
@@ -59,8 +61,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extraHeade
   res.end(payload);
 }
 
-function ms(nanoseconds: number): number | null {
-  return Number.isFinite(nanoseconds) && nanoseconds > 0 ? Math.round(nanoseconds / 1e3) / 1e3 : null;
+function ms(nanoseconds: number, resolutionMs: number): number | null {
+  if (!Number.isFinite(nanoseconds) || nanoseconds <= 0) return null;
+  return Math.max(0, Math.round(nanoseconds / 1e3 - resolutionMs * 1e3) / 1e3);
 }
 
 /** Builds the JSON snapshot served by `/metrics?format=json`. */
@@ -94,10 +97,10 @@ export function metricsSnapshot(deps: MetricsEndpointDeps): MetricsSnapshot {
       heapTotal: memory.heapTotal,
       uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
       eventLoopDelay: {
-        mean: ms(loop.mean),
-        p50: ms(loop.percentile(50)),
-        p99: ms(loop.percentile(99)),
-        max: ms(loop.max),
+        mean: ms(loop.mean, deps.eventLoopResolutionMs),
+        p50: ms(loop.percentile(50), deps.eventLoopResolutionMs),
+        p99: ms(loop.percentile(99), deps.eventLoopResolutionMs),
+        max: ms(loop.max, deps.eventLoopResolutionMs),
       },
     },
   };

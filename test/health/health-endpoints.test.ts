@@ -124,8 +124,9 @@ describe.each(EXPRESS_VERSIONS)('health endpoints (%s)', (_name, expressFactory)
     await request(app).get('/health/ready').expect(503);
     expect(obs.health.unregister('late')).toBe(true);
     await request(app).get('/health/ready').expect(200);
-    expect(() => obs.health.register('', () => true)).toThrow(TypeError);
-    expect(() => obs.health.register('x', 'nope' as any)).toThrow(TypeError);
+    expect(() => obs.health.register('', () => true)).toThrow(expect.objectContaining({ code: 'OBS_ERR_INVALID_ARGUMENT' }));
+    expect(() => obs.health.register('x', 'nope' as any)).toThrow(expect.objectContaining({ code: 'OBS_ERR_INVALID_ARGUMENT' }));
+    expect(() => obs.onShutdown(42 as any)).toThrow(expect.objectContaining({ code: 'OBS_ERR_INVALID_ARGUMENT' }));
   });
 
   it('runs checks once for concurrent probes, and caches reports when asked', async () => {
