@@ -1,4 +1,5 @@
 import { runInNewContext } from 'node:vm';
+import { mulberry32 } from '../helpers/datasets';
 import {
   createRedactor,
   DEFAULT_SENSITIVE_KEYS,
@@ -27,17 +28,6 @@ function nestObjects(levels: number): Dict {
   return o;
 }
 
-/** Small deterministic PRNG (mulberry32) so the "random" keys are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('maskCardNumbers', () => {
   it.each([
@@ -135,7 +125,7 @@ describe('createRedactor().isSensitiveKey', () => {
 
   it('keeps answering correctly after 100,000 distinct random keys (bounded cache)', () => {
     const r = createRedactor();
-    const rand = prng(12345);
+    const rand = mulberry32(12345);
     // No vowel a/e/i/o: no default fragment (all contain one) can appear, and no exact key can be formed.
     const alphabet = 'bcdfghjklmnpqrstuvwxyz0123456789-_';
     const randomKey = (): string => {
