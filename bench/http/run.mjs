@@ -1,0 +1,113 @@
+// HTTP overhead benchmark: each variant in its own server process pinned to CPU 0, wrk pinned to CPU 1,
+// keep-alive, warm-up then measurement, variants alternated round by round so drift hits all alike.
+// Run with `npm run bench:http` (builds first). Needs wrk (Debian package `wrk`).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'bare,full,peer,requestId,httpLog').split(',');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+function cpuTicks(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, from field 14 and 15 of the full line
+}
+
+async function startServer(variant, logFile) {
+  const child = spawn('taskset', ['-c', '0', process.execPath, join(here, 'server.cjs'), variant, logFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+function wrk(port, seconds) {
+  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/users/42`], {
+    encoding: 'utf8',
+  });
+  const num = (re) => Number(re.exec(out)?.[1]);
+  const toMs = (value, unit) => (unit === 'us' ? value / 1000 : unit === 's' ? value * 1000 : value);
+  const lat = (label) => {
+    const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? toMs(Number(m[1]), m[2]) : NaN;
+  };
+  const requests = num(/(\d+) requests in/);
+  return { rps: num(/Requests\/sec:\s+([\d.]+)/), requests, p50: lat('50'), p99: lat('99'), non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0 };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const dir = mkdtempSync(join(os.tmpdir(), 'obs-bench-'));
+const samples = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+
+for (let round = 0; round < ROUNDS; round++) {
+  for (const variant of VARIANTS) {
+    const logFile = join(dir, `${variant}.log`);
+    const { child, port } = await startServer(variant, logFile);
+    wrk(port, WARMUP_S);
+    const before = cpuTicks(child.pid);
+    const result = wrk(port, DURATION_S);
+    const cpuMs = ((cpuTicks(child.pid) - before) / CLK_TCK) * 1000;
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(logFile, { force: true });
+    samples[variant].push({ ...result, cpuUsPerRequest: (cpuMs * 1000) / result.requests });
+    process.stderr.write(`round ${round + 1} ${variant}: ${result.rps.toFixed(0)} req/s\n`);
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+// Ratios against bare Express from the same round.
+const rows = VARIANTS.map((variant) => {
+  const s = samples[variant];
+  const ratios = s.map((x, i) => x.rps / samples.bare[i].rps);
+  const cpuRatios = s.map((x, i) => x.cpuUsPerRequest / samples.bare[i].cpuUsPerRequest);
+  return {
+    variant,
+    rps: { median: median(s.map((x) => x.rps)), min: Math.min(...s.map((x) => x.rps)), max: Math.max(...s.map((x) => x.rps)) },
+    p50Ms: median(s.map((x) => x.p50)),
+    p99Ms: median(s.map((x) => x.p99)),
+    cpuUsPerRequest: median(s.map((x) => x.cpuUsPerRequest)),
+    ratioToBare: median(ratios),
+    cpuRatioToBare: median(cpuRatios),
+    non2xx: s.reduce((a, x) => a + x.non2xx, 0),
+  };
+});
+
+const fmt = (n, d = 0) => n.toFixed(d);
+console.log(`\nHTTP overhead: GET /users/:id, wrk -t1 -c${CONNECTIONS}, ${DURATION_S}s after ${WARMUP_S}s warm-up, ${ROUNDS} alternating rounds; server on CPU 0, wrk on CPU 1; ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}\n`);
+console.log('| variant | req/s median (min-max) | p50 ms | p99 ms | server CPU µs/req | throughput vs bare | CPU vs bare |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) {
+  console.log(
+    `| ${r.variant} | ${fmt(r.rps.median)} (${fmt(r.rps.min)}-${fmt(r.rps.max)}) | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.cpuUsPerRequest, 1)} | ${fmt(r.ratioToBare, 3)} | ${fmt(r.cpuRatioToBare, 3)} |`,
+  );
+}
+const byName = Object.fromEntries(rows.map((r) => [r.variant, r]));
+const verdicts = [];
+if (byName.full) {
+  verdicts.push(['full suite throughput >= 0.92 of bare', byName.full.ratioToBare >= 0.92, fmt(byName.full.ratioToBare, 3)]);
+  verdicts.push(['full suite CPU/request <= 1.09x bare', byName.full.cpuRatioToBare <= 1.09, `${fmt(byName.full.cpuRatioToBare, 3)}x`]);
+  if (byName.peer) {
+    const bare = byName.bare.cpuUsPerRequest;
+    const oursAdded = byName.full.cpuUsPerRequest - bare;
+    const peerAdded = byName.peer.cpuUsPerRequest - bare;
+    verdicts.push(['full suite adds <= half the CPU/request of the peer stack', oursAdded <= peerAdded / 2, `${fmt(oursAdded, 1)} µs vs ${fmt(peerAdded, 1)} µs`]);
+  }
+}
+console.log('\nVerdicts:');
+for (const [what, ok, value] of verdicts) console.log(`  ${ok ? 'PASS' : 'MISS'}  ${what}: ${value}`);
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+const file = join(root, 'bench/results', `http-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify({ rounds: ROUNDS, connections: CONNECTIONS, durationS: DURATION_S, rows, samples, verdicts }, null, 2));
+console.log(`\nwrote ${file}`);

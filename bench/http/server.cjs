@@ -1,0 +1,83 @@
+'use strict';
+// One benchmark server variant, started by bench/http/run.mjs: `node server.cjs <variant> <logFile>`.
+// Prints its port on stdout once listening.
+const express = require('express');
+const { randomUUID } = require('node:crypto');
+
+const [variant, logFile] = process.argv.slice(2);
+const lib = require('../../dist/cjs/index.js');
+const app = express();
+
+function route(a) {
+  a.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id, name: 'Ada Lovelace', email: 'ada@example.com' });
+  });
+}
+
+switch (variant) {
+  case 'bare':
+    route(app);
+    break;
+  case 'full': {
+    const obs = lib.createObservability({ serviceName: 'bench', logFile });
+    app.use(obs.middleware);
+    app.use(obs.router);
+    route(app);
+    app.use(obs.errorHandler);
+    break;
+  }
+  case 'peer': {
+    // The glue users assemble today: a request-id middleware, pino-http and express-prom-bundle with
+    // route-template labels, each on its own.
+    const pino = require('pino');
+    const pinoHttp = require('pino-http');
+    const promBundle = require('express-prom-bundle');
+    const { Registry } = require('prom-client');
+    app.use((req, res, next) => {
+      const incoming = req.headers['x-request-id'];
+      req.id = typeof incoming === 'string' && incoming.length <= 128 ? incoming : randomUUID();
+      res.setHeader('x-request-id', req.id);
+      next();
+    });
+    app.use(pinoHttp({ logger: pino(pino.destination({ dest: logFile, sync: false })), genReqId: (req) => req.id }));
+    app.use(
+      promBundle({
+        includeMethod: true,
+        includePath: true,
+        includeStatusCode: true,
+        promRegistry: new Registry(),
+        promClient: { collectDefaultMetrics: {} },
+        normalizePath: (req) => (req.route ? req.baseUrl + req.route.path : 'unmatched'),
+      }),
+    );
+    route(app);
+    break;
+  }
+  case 'requestId':
+    app.use(lib.requestId());
+    route(app);
+    break;
+  case 'httpLog':
+    app.use(lib.httpLogger({ serviceName: 'bench', logFile }));
+    route(app);
+    break;
+  case 'noop':
+    app.use((req, res, next) => next());
+    route(app);
+    break;
+  case 'als': {
+    const { AsyncLocalStorage } = require('node:async_hooks');
+    const storage = new AsyncLocalStorage();
+    app.use((req, res, next) => storage.run({ id: 1 }, next));
+    route(app);
+    break;
+  }
+  default:
+    throw new Error(`unknown variant ${variant}`);
+}
+
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${server.address().port}\n`);
+});
+// With --cpu-prof, the profile is written on a normal exit.
+process.on('SIGINT', () => process.exit(0));
