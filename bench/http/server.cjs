@@ -61,6 +61,20 @@ switch (variant) {
     app.use(lib.httpLogger({ serviceName: 'bench', logFile }));
     route(app);
     break;
+  // Diagnostics: the full suite with one part switched off, to see where its cost lies.
+  case 'full-silent':
+  case 'full-no-process-metrics': {
+    const obs = lib.createObservability({
+      serviceName: 'bench',
+      logFile,
+      ...(variant === 'full-silent' ? { logLevel: 'silent' } : { collectDefaultMetrics: false }),
+    });
+    app.use(obs.middleware);
+    app.use(obs.router);
+    route(app);
+    app.use(obs.errorHandler);
+    break;
+  }
   case 'noop':
     app.use((req, res, next) => next());
     route(app);
