@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { parseTraceparent } from './traceparent';
 
@@ -24,6 +24,8 @@ export interface RequestContext {
  * cooperate. It holds no state of its own: each request's context lives only in that request's async flow.
  */
 const storage = new AsyncLocalStorage<RequestContext>();
+/** Created when the module loads, outside any request: the scope of the library's own timers. */
+const libraryScope = new AsyncResource('express-observability');
 
 /**
  * The context of the request whose code is running now, or undefined outside any request.
@@ -53,7 +55,9 @@ export function buildRequestContext(req: IncomingMessage, requestId: string, sta
  * slow-request sweeps) are created this way, so they never carry the context of the request that started them.
  */
 export function outsideContext<R>(fn: () => R): R {
-  return storage.exit(fn);
+  // AsyncLocalStorage.exit() would switch the async hooks off and on again, which is costly on Node 20; running in
+  // the scope of a resource created at load time, outside any request, is cheap and has the same effect.
+  return libraryScope.runInAsyncScope(fn);
 }
 
 /** Runs `fn(...args)` with `context` as the current request context. */
