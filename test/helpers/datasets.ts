@@ -56,3 +56,27 @@ export function seedFor(...parts: (string | number)[]): number {
   }
   return h >>> 0;
 }
+
+export const ALPHAS = [0.01, 0.001, 0.05] as const;
+export const SIZES = [1, 2, 10, 1000] as const;
+export const LARGE_DATASETS = ['lognormal', 'heavyTail'] as const;
+
+/** `n` values of a named dataset, the same on every run. */
+export function generate(dataset: string, n: number, salt: string | number = 0): number[] {
+  const gen = DATASETS[dataset];
+  if (gen === undefined) throw new Error(`unknown dataset ${dataset}`);
+  const rng = mulberry32(seedFor(dataset, n, salt));
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = gen(rng, i);
+  return out;
+}
+
+/** Ascending copy (a typed-array sort: numeric and much faster than Array#sort with a comparator). */
+export function sortedCopy(values: readonly number[]): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+/** The exact lower quantile: sorted[floor(q * (n - 1))]. */
+export function exactLowerQuantile(sorted: ArrayLike<number>, q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))]!;
+}

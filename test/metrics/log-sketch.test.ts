@@ -1,38 +1,19 @@
 import { LogMapping, LogSketch, MAX_INDEXABLE, MIN_INDEXABLE, mergedQuantiles } from '../../src/metrics/log-sketch';
-import { DATASETS, logUniform, mulberry32, seedFor, type Rng } from '../helpers/datasets';
+import { ALPHAS, DATASETS, exactLowerQuantile, generate, LARGE_DATASETS, logUniform, mulberry32, seedFor, SIZES, sortedCopy, type Rng } from '../helpers/datasets';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic data (every run sees the same values)
 // ---------------------------------------------------------------------------------------------------------------
 
 const ALL_QUANTILES = [0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1] as const;
-const ALPHAS = [0.01, 0.001, 0.05] as const;
-const SIZES = [1, 2, 10, 1000] as const;
-const LARGE_DATASETS = ['lognormal', 'heavyTail'] as const;
 
 
-function generate(dataset: string, n: number, salt: string | number = 0): number[] {
-  const gen = DATASETS[dataset];
-  if (gen === undefined) throw new Error(`unknown dataset ${dataset}`);
-  const rng = mulberry32(seedFor(dataset, n, salt));
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = gen(rng, i);
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checking helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Ascending copy (a typed-array sort: numeric and much faster than Array#sort with a comparator). */
-function sortedCopy(values: readonly number[]): Float64Array {
-  return Float64Array.from(values).sort();
-}
 
-/** The exact lower quantile: sorted[floor(q * (n - 1))]. */
-function exactLowerQuantile(sorted: ArrayLike<number>, q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
-}
 
 /**
  * Every quantile whose answer is not within `alpha` (relative) of the exact lower quantile, described as text so a

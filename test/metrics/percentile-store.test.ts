@@ -1,5 +1,5 @@
 import { ObservabilityError } from '../../src/errors/obs-error';
-import { DATASETS, logUniform, mulberry32, seedFor, type Rng } from '../helpers/datasets';
+import { ALPHAS, DATASETS, exactLowerQuantile, generate, LARGE_DATASETS, logUniform, mulberry32, seedFor, SIZES, sortedCopy, type Rng } from '../helpers/datasets';
 import { LogMapping } from '../../src/metrics/log-sketch';
 import {
   createPercentileStore,
@@ -12,33 +12,14 @@ import {
 // Deterministic data (every run sees the same values)
 // ---------------------------------------------------------------------------------------------------------------
 
-const ALPHAS = [0.01, 0.001, 0.05] as const;
-const SIZES = [1, 2, 10, 1000] as const;
-const LARGE_DATASETS = ['lognormal', 'heavyTail'] as const;
 
 
-function generate(dataset: string, n: number, salt: string | number = 0): number[] {
-  const gen = DATASETS[dataset];
-  if (gen === undefined) throw new Error(`unknown dataset ${dataset}`);
-  const rng = mulberry32(seedFor(dataset, n, salt));
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = gen(rng, i);
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checking helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Ascending copy (a typed-array sort: numeric and much faster than Array#sort with a comparator). */
-function sortedCopy(values: readonly number[]): Float64Array {
-  return Float64Array.from(values).sort();
-}
 
-/** The exact lower quantile: sorted[floor(q * (n - 1))]. */
-function exactLowerQuantile(sorted: ArrayLike<number>, q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
-}
 
 function plainSum(values: readonly number[]): number {
   let s = 0;
