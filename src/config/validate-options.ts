@@ -95,6 +95,12 @@ export function assertNotUsedAsMiddleware(factoryName: string, args: ArrayLike<u
   }
 }
 
+/** Duck typing for objects the library only calls: an object with each of these methods. */
+function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  return methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
+
 function checkRule(key: string, value: unknown, rule: OptionRule): void {
   const wrongType = (expected: string): never => {
     throw new ObservabilityError(
@@ -121,7 +127,11 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       if (typeof value !== 'boolean') wrongType('a boolean');
       return;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('an integer');
+    case 'number': {
+      const integer = rule.type === 'integer';
+      if (typeof value !== 'number' || !(integer ? Number.isInteger(value) : Number.isFinite(value))) {
+        wrongType(integer ? 'an integer' : 'a finite number');
+      }
       if ((value as number) < rule.min || (value as number) > rule.max) {
         throw new ObservabilityError(
           'OBS_ERR_OPTIONS_INVALID_VALUE',
@@ -130,16 +140,7 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
         );
       }
       return;
-    case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) wrongType('a finite number');
-      if ((value as number) < rule.min || (value as number) > rule.max) {
-        throw new ObservabilityError(
-          'OBS_ERR_OPTIONS_INVALID_VALUE',
-          `option "${key}" must be between ${rule.min} and ${rule.max}, got ${value as number}`,
-          key,
-        );
-      }
-      return;
+    }
     case 'enum':
       if (typeof value !== 'string') wrongType(`one of ${rule.values.map((v) => `"${v}"`).join(', ')}`);
       if (!rule.values.includes(value as string)) {
@@ -178,19 +179,10 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       return;
     }
     case 'writable':
-      if (value === null || typeof value !== 'object' || typeof (value as { write?: unknown }).write !== 'function') {
-        wrongType('a writable stream (an object with a write(chunk) method)');
-      }
+      if (!hasMethods(value, ['write'])) wrongType('a writable stream (an object with a write(chunk) method)');
       return;
     case 'logger':
-      if (
-        value === null ||
-        typeof value !== 'object' ||
-        typeof (value as { info?: unknown }).info !== 'function' ||
-        typeof (value as { child?: unknown }).child !== 'function'
-      ) {
-        wrongType('a pino logger');
-      }
+      if (!hasMethods(value, ['info', 'child'])) wrongType('a pino logger');
       return;
     case 'env':
       if (!isPlainObject(value) && value !== process.env) wrongType('an object of environment variables');
@@ -272,14 +264,7 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       return;
     }
     case 'registry':
-      if (
-        value === null ||
-        typeof value !== 'object' ||
-        typeof (value as { registerMetric?: unknown }).registerMetric !== 'function' ||
-        typeof (value as { metrics?: unknown }).metrics !== 'function'
-      ) {
-        wrongType('a prom-client Registry');
-      }
+      if (!hasMethods(value, ['registerMetric', 'metrics'])) wrongType('a prom-client Registry');
       return;
   }
 }
