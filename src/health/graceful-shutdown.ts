@@ -46,7 +46,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `hookTimeoutMs`; logs are flushed; the process exits by re-raising the signal (or with `exitCode`).
  */
 export function buildShutdownController(resolved: ResolvedShutdownOptions, deps: ShutdownDeps): ShutdownController {
-  const servers = new Set<Server>();
+  /** Attached servers, with how many times each was attached (each attach returns its own detach). */
+  const servers = new Map<Server, number>();
+  let exitScheduled = false;
   const hooks: ShutdownHook[] = [];
   const listeners = new Map<ShutdownSignal, () => void>();
   let shuttingDown = false;
@@ -105,7 +107,7 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
       if (resolved.delayMs > 0) await sleep(resolved.delayMs);
       closing = true;
       deps.onClosing();
-      const results = await Promise.all([...servers].map(closeServer));
+      const results = await Promise.all([...servers.keys()].map(closeServer));
       if (results.every(Boolean)) deps.logger.info('servers closed: every in-flight request finished');
       else deps.logger.warn({ timeoutMs: resolved.timeoutMs }, 'servers closed: connections still open after the timeout were closed');
       await Promise.all(hooks.map(runHook));
@@ -132,15 +134,15 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
       return closing;
     },
     attach(server) {
-      servers.add(server);
+      servers.set(server, (servers.get(server) ?? 0) + 1);
       if (listeners.size === 0) {
         for (const signal of resolved.signals) {
           const listener = () => {
-            if (running !== undefined) {
-              deps.logger.warn({ signal }, 'shutdown already in progress');
-              return;
-            }
-            shutdown(signal).then(
+            if (running !== undefined) deps.logger.warn({ signal }, 'shutdown already in progress');
+            if (exitScheduled) return;
+            exitScheduled = true;
+            // Also when a shutdown started by shutdown() is under way: the signal still ends the process after it.
+            (running ?? shutdown(signal)).then(
               () => exit(signal),
               () => exit(signal),
             );
@@ -149,8 +151,13 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
           process.on(signal, listener);
         }
       }
+      let detached = false;
       return () => {
-        servers.delete(server);
+        if (detached) return;
+        detached = true;
+        const count = (servers.get(server) ?? 1) - 1;
+        if (count > 0) servers.set(server, count);
+        else servers.delete(server);
         if (servers.size === 0) {
           for (const [sig, listener] of listeners) process.removeListener(sig, listener);
           listeners.clear();

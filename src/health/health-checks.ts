@@ -52,15 +52,24 @@ interface Registered {
 const MAX_ERROR_TEXT = 300;
 
 function errorText(err: unknown): string {
-  let text: string;
   try {
-    text = err instanceof Error ? err.message : typeof err === 'string' ? err : String((err as { message?: unknown })?.message ?? err);
+    const raw = err instanceof Error ? err.message : typeof err === 'string' ? err : (err as { message?: unknown })?.message ?? err;
+    // First line only: messages sometimes carry a stack or a query; never send either to a client.
+    const text = String(raw).split('\n', 1)[0]!;
+    return maskCardNumbers(text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text);
   } catch {
-    text = 'check failed';
+    return 'check failed';
   }
-  // First line only: messages sometimes carry a stack or a query; never send either to a client.
-  text = text.split('\n', 1)[0]!;
-  return maskCardNumbers(text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text);
+}
+
+/** Details a check returned, if they can be sent as JSON; a marker otherwise. */
+function safeDetails(details: unknown): unknown {
+  try {
+    JSON.stringify(details);
+    return details;
+  } catch {
+    return '[details could not be serialized]';
+  }
 }
 
 /** The registry and runner of health checks of one instance. */
@@ -86,6 +95,8 @@ export interface HealthRegistry {
 function withTimeout(check: HealthCheckFn, ms: number): Promise<{ ok: boolean; error?: string; details?: unknown }> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, error: `timed out after ${ms} ms` }), ms);
+    // Unreferenced: the run's deadline timer (referenced) already guarantees an answer, and a check's longer
+    // timeout must not keep a finished process alive.
     timer.unref?.();
     const settle = (value: { ok: boolean; error?: string; details?: unknown }) => {
       clearTimeout(timer);
@@ -115,6 +126,8 @@ export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegi
   const checks = new Map<string, Registered>();
   let inFlight: Promise<HealthReport> | undefined;
   let cached: { report: HealthReport; at: number } | undefined;
+  /** Bumped by every change to the checks: a run started before a change is neither shared nor cached after it. */
+  let generation = 0;
 
   async function runAll(): Promise<HealthReport> {
     const entries = [...checks.entries()];
@@ -128,13 +141,13 @@ export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegi
         critical: entry.critical,
         durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
         ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-        ...(outcome.details !== undefined ? { details: outcome.details } : {}),
+        ...(outcome.details !== undefined ? { details: safeDetails(outcome.details) } : {}),
       });
     });
     // The whole report comes within the deadline, whatever the individual timeouts are.
+    // Counted from the start, so checks that block synchronously before yielding use up the deadline too.
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, resolved.deadlineMs);
-      timer.unref?.();
+      const timer = setTimeout(resolve, Math.max(0, resolved.deadlineMs - (performance.now() - started)));
       Promise.all(runs).then(() => {
         clearTimeout(timer);
         resolve();
@@ -180,22 +193,28 @@ export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegi
         throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `health.register("${name}"): critical must be a boolean`);
       }
       checks.set(name, { check, critical: options.critical ?? true, timeoutMs });
+      generation++;
       cached = undefined;
+      inFlight = undefined;
     },
     unregister(name) {
+      generation++;
       cached = undefined;
+      inFlight = undefined;
       return checks.delete(name);
     },
     names: () => [...checks.keys()],
     run() {
       if (cached !== undefined && performance.now() - cached.at < resolved.cacheMs) return Promise.resolve(cached.report);
       if (inFlight !== undefined) return inFlight;
-      inFlight = runAll().then((report) => {
-        inFlight = undefined;
-        if (resolved.cacheMs > 0) cached = { report, at: performance.now() };
+      const startedGeneration = generation;
+      const run: Promise<HealthReport> = runAll().then((report) => {
+        if (inFlight === run) inFlight = undefined;
+        if (resolved.cacheMs > 0 && generation === startedGeneration) cached = { report, at: performance.now() };
         return report;
       });
-      return inFlight;
+      inFlight = run;
+      return run;
     },
   };
 }

@@ -44,7 +44,7 @@ export async function openMetricsText(registry: Registry): Promise<string> {
  * Prometheus sends them (`application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,...`).
  */
 export function prefersOpenMetrics(accept: string | undefined): boolean {
-  if (accept === undefined || accept.indexOf('openmetrics') === -1) return false;
+  if (accept === undefined || !/openmetrics/i.test(accept)) return false;
   let open = -1;
   let text = -1;
   for (const part of accept.slice(0, 1024).split(',')) {

@@ -44,6 +44,11 @@ export function buildHealthEndpoints(deps: HealthEndpointDeps) {
         return;
       }
       const report = await deps.registry.run();
+      // A signal may have arrived while the checks ran: from then on, readiness fails.
+      if (deps.shutdown.shuttingDown) {
+        sendJson(req, res, 503, { status: 'shutting_down' });
+        return;
+      }
       const checks: Record<string, 'ok' | 'error'> = {};
       for (const [name, check] of Object.entries(report.checks)) checks[name] = check.status;
       sendJson(req, res, report.ready ? 200 : 503, { status: report.ready ? 'ok' : 'error', checks });
@@ -62,6 +67,10 @@ export function buildHealthEndpoints(deps: HealthEndpointDeps) {
         return;
       }
       const report = await deps.registry.run();
+      if (deps.shutdown.shuttingDown) {
+        sendJson(req, res, 503, { status: 'error', ...base, shuttingDown: true, checks: {} } satisfies HealthResponseBody);
+        return;
+      }
       const body: HealthResponseBody = { status: report.status, ...base, checks: report.checks };
       sendJson(req, res, report.status === 'error' ? 503 : 200, body);
     },

@@ -198,3 +198,86 @@ describe.each(EXPRESS_VERSIONS)('health endpoints (%s)', (_name, expressFactory)
     expect(() => observed(options as any)).toThrow(expect.objectContaining({ code }));
   });
 });
+
+describe.each(EXPRESS_VERSIONS)('health edge cases (%s)', (_name, expressFactory) => {
+  const instances: { close(): void }[] = [];
+  afterEach(() => instances.splice(0).forEach((o) => o.close()));
+  function build(options: Parameters<typeof observed>[0] = {}) {
+    const { obs } = observed({ collectDefaultMetrics: false, ...options });
+    instances.push(obs);
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.use(obs.router);
+    return { app, obs };
+  }
+
+  it('reports a check whose error message is not a string as failing, without crashing', async () => {
+    const { app } = build({
+      healthChecks: {
+        odd: {
+          check: () => {
+            const err = new Error('x');
+            (err as unknown as { message: unknown }).message = 42;
+            throw err;
+          },
+          critical: false,
+        },
+        oddAsync: { check: async () => Promise.reject(Object.assign(new Error('y'), { message: { nested: true } })), critical: false },
+      },
+    });
+    const res = await request(app).get('/health').expect(200);
+    expect(res.body.status).toBe('degraded');
+    expect(res.body.checks.odd).toMatchObject({ status: 'error', error: '42' });
+    expect(res.body.checks.oddAsync.status).toBe('error');
+  });
+
+  it('answers 200 with a marker when check details cannot be serialized', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const { app } = build({ healthChecks: { loop: () => ({ ok: true, details: circular }), big: () => ({ details: { n: 1n } }) } });
+    const res = await request(app).get('/health').expect(200);
+    expect(res.body.checks.loop.details).toBe('[details could not be serialized]');
+    expect(res.body.checks.big.details).toBe('[details could not be serialized]');
+  });
+
+  it('fails readiness for a probe whose checks were still running when shutdown began', async () => {
+    const { app, obs } = build({ shutdownDelayMs: 100, shutdownTimeoutMs: 50, healthChecks: { slow: () => new Promise((r) => setTimeout(() => r(true), 80)) } });
+    const probe = request(app).get('/health/ready');
+    const report = request(app).get('/health');
+    await new Promise((r) => setTimeout(r, 20));
+    const done = obs.shutdown();
+    expect((await probe).status).toBe(503);
+    expect((await report).status).toBe(503);
+    await done;
+  });
+
+  it('does not cache a report started before a check was registered', async () => {
+    const { app, obs } = build({ healthCacheMs: 60_000, healthChecks: { a: () => new Promise((r) => setTimeout(() => r(true), 80)) } });
+    const first = request(app).get('/health');
+    await new Promise((r) => setTimeout(r, 20));
+    obs.health.register('b', () => false);
+    await first;
+    const res = await request(app).get('/health').expect(503);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['a', 'b']);
+  });
+
+  it('negotiates OpenMetrics whatever the case of the Accept header', async () => {
+    const { app } = build();
+    const res = await request(app).get('/metrics').set('Accept', 'APPLICATION/OPENMETRICS-TEXT; version=1.0.0').expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/openmetrics-text/);
+  });
+
+  it('keeps a server attached until each attach has been detached', () => {
+    const { obs } = build();
+    const server = { listening: false, close: (cb: () => void) => cb() } as unknown as import('node:http').Server;
+    const before = process.listenerCount('SIGTERM');
+    const detachA = obs.attach(server);
+    const detachB = obs.attach(server);
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    detachA();
+    detachA();
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    detachB();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+});
