@@ -9,9 +9,8 @@ import { buildRequestContext, runWithContext } from './context/request-context';
 import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
 import {
   buildHttpLogWriter,
-  clip,
   HTTP_LOG_OPTION_SCHEMA,
-  MAX_URL_LOG_LENGTH,
+  loggedUrl,
   observeRequest,
   resolveHttpLogOptions,
   type HttpLogOptions,
@@ -20,7 +19,7 @@ import { createRedactor } from './logging/redact';
 import { buildHttpMetrics } from './metrics/http-metrics';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics/metrics-options';
 import { buildPercentileStore, type PercentileStore } from './metrics/percentile-store';
-import { describeCompletion, type CompletedRequest, type ObservedRequest } from './middleware/completion';
+import { describeCompletion, type CompletedRequest } from './middleware/completion';
 import {
   buildErrorHandler,
   ERROR_HANDLER_OPTION_SCHEMA,
@@ -182,14 +181,13 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
   const slow = buildSlowRequestMonitor(slowOptions, {
     stillRunning(req, elapsedMs, thresholdMs, route) {
-      const r = req as ObservedRequest;
       metrics.countSlow(req.method, route);
       slowLogger.warn(
         {
           reqId: req.id,
           traceId: stateOf(req).context?.traceId,
           spanId: stateOf(req).context?.spanId,
-          req: { method: req.method, url: clip(redactor.redactUrl(r.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH), route: route ?? null },
+          req: { method: req.method, url: loggedUrl(req, redactor), route: route ?? null },
           elapsedMs: Math.round(elapsedMs),
           slowThresholdMs: thresholdMs,
         },
@@ -226,7 +224,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
           reqId: req.id,
           traceId: done.state.context?.traceId,
           spanId: done.state.context?.spanId,
-          req: { method: req.method, url: clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH), route: done.route ?? null },
+          req: { method: req.method, url: loggedUrl(req, redactor), route: done.route ?? null },
           responseTime: Math.round(done.durationMs * 1000) / 1000,
           slowThresholdMs: verdict.thresholdMs,
         },

@@ -69,6 +69,11 @@ export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogO
   });
 }
 
+/** The request URL as logged: secrets redacted, cut to {@link MAX_URL_LOG_LENGTH}. */
+export function loggedUrl(req: IncomingMessage & { originalUrl?: string }, redactor: Redactor): string {
+  return clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH);
+}
+
 /** Cuts `text` to `max` characters, marking the cut. */
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}...[truncated]` : text;
@@ -146,7 +151,7 @@ export function buildHttpLogWriter(
     const { req, res, statusCode, finished, aborted, failed, slow } = done;
     const reqInfo: Record<string, unknown> = {
       method: req.method,
-      url: clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH),
+      url: loggedUrl(req, redactor),
       route: done.route ?? null,
       ip: req.ip ?? req.socket?.remoteAddress,
       userAgent: typeof req.headers['user-agent'] === 'string' ? clip(req.headers['user-agent'], MAX_USER_AGENT_LOG_LENGTH) : undefined,

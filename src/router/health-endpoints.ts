@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ShutdownController } from '../health/graceful-shutdown';
 import type { CheckReport, HealthRegistry, OverallStatus } from '../health/health-checks';
+import { sendJson } from './send-json';
 
 /** Body of `GET /health`. */
 export interface HealthResponseBody {
@@ -19,14 +20,6 @@ export interface HealthEndpointDeps {
   readonly shutdown: ShutdownController;
   readonly serviceName: string;
   readonly serviceVersion: string | undefined;
-}
-
-function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(payload));
-  res.end(req.method === 'HEAD' ? undefined : payload);
 }
 
 /** The three health endpoints. Failures answer 503, never a redirect; bodies carry no stack traces. */

@@ -6,6 +6,7 @@ import { serializeError } from '../logging/serialize-error';
 import { HTTP_SERIES, type HttpMetrics } from '../metrics/http-metrics';
 import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics } from '../metrics/openmetrics';
 import type { PercentileStore } from '../metrics/percentile-store';
+import { sendJson } from './send-json';
 
 /** One route and method in the JSON snapshot. Durations in milliseconds, over the sliding window. */
 export interface RouteSnapshot {
@@ -50,15 +51,6 @@ export interface MetricsEndpointDeps {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: Record<string, string>): void {
-  const payload = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(payload));
-  if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
-  res.end(payload);
 }
 
 function ms(nanoseconds: number, resolutionMs: number): number | null {
@@ -129,7 +121,7 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
     const r = req as MetricsRequest;
     res.setHeader('cache-control', 'no-store');
     if (!authorised(req)) {
-      sendJson(res, 401, { error: { message: 'a valid bearer token is required', requestId: typeof r.id === 'string' ? r.id : undefined } }, {
+      sendJson(req, res, 401, { error: { message: 'a valid bearer token is required', requestId: typeof r.id === 'string' ? r.id : undefined } }, {
         'www-authenticate': 'Bearer realm="metrics"',
       });
       return;
@@ -137,7 +129,7 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
     const format = typeof r.query?.format === 'string' ? r.query.format : undefined;
     try {
       if (format === 'json') {
-        sendJson(res, 200, metricsSnapshot(deps));
+        sendJson(req, res, 200, metricsSnapshot(deps));
         return;
       }
       const registry = deps.metrics.registry;
@@ -150,7 +142,7 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
     } catch (err) {
       deps.logger.error({ err: serializeError(err) }, 'metrics collection failed');
       if (!res.headersSent) {
-        sendJson(res, 500, { error: { message: 'metrics collection failed', requestId: typeof r.id === 'string' ? r.id : undefined } });
+        sendJson(req, res, 500, { error: { message: 'metrics collection failed', requestId: typeof r.id === 'string' ? r.id : undefined } });
       }
     }
   };
