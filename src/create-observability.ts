@@ -1,6 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
@@ -43,7 +42,7 @@ import type { NextFunction } from './middleware/types';
 import { buildShutdownController, type ShutdownHook } from './health/graceful-shutdown';
 import { buildHealthRegistry, type HealthCheckFn, type HealthCheckOptions, type HealthRegistry } from './health/health-checks';
 import { HEALTH_OPTION_SCHEMA, resolveHealthOptions, type HealthOptions } from './health/health-options';
-import { createMonitoringRouter } from './router/create-router';
+import { createMonitoringRouter, type MonitoringRouter } from './router/create-router';
 import { buildHealthEndpoints } from './router/health-endpoints';
 import { buildMetricsHandler } from './router/metrics-endpoint';
 import { stateOf } from './middleware/request-state';
@@ -66,7 +65,7 @@ export interface Observability {
   /** Mount first: request id, request context, HTTP completion log, metrics, slow-request detection. */
   readonly middleware: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
   /** Monitoring endpoints (`/metrics`); mount anywhere, its routes are left out of HTTP logs and metrics. */
-  readonly router: Router;
+  readonly router: MonitoringRouter;
   /** Error middleware; mount last. */
   readonly errorHandler: ErrorMiddleware;
   /** Context-aware pino logger: inside a request its lines carry the request id. */

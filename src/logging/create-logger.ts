@@ -137,6 +137,43 @@ function buildDestination(resolved: ResolvedLoggerOptions): LogDestination {
 
 type Bindings = Record<string, unknown>;
 
+let cachedSecond = Number.NaN;
+let cachedSecondPrefix = '';
+/**
+ * The current time as ISO 8601 with milliseconds, like `new Date().toISOString()` at a fraction of its cost: the
+ * text up to the second is computed once per second (formatting a date per line cost about 6 µs per request on
+ * the benchmark machine, `npm run bench`).
+ */
+export function isoNow(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    cachedSecondPrefix = iso.slice(0, iso.length - 4); // up to and including the '.' before "000Z"
+    cachedSecond = second;
+  }
+  const ms = now - second * 1000;
+  return `${cachedSecondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
+const isoTimestamp = (): string => `,"time":"${isoNow()}"`;
+
+/**
+ * What a logger built here writes before a line's own fields, so the request path can write its completion line
+ * straight to the destination in the exact shape pino would give it.
+ */
+export interface DirectLineWriter {
+  /** Whether lines at this pino level number are written now (the logger's level can change at run time). */
+  enabled(levelValue: number): boolean;
+  /** Writes one line: `fields` is the JSON text of the line's own fields, braces included. */
+  write(levelLabel: string, fields: string): void;
+}
+const directWriters = new WeakMap<Logger, DirectLineWriter>();
+
+/** The direct writer of a logger built by this library, or undefined for any other logger. */
+export function directLineWriter(logger: Logger): DirectLineWriter | undefined {
+  return directWriters.get(logger);
+}
+
 /** Adds the current request's ids to every line logged while serving it. */
 function requestContextMixin(): Bindings {
   const ctx = getRequestContext();
@@ -162,7 +199,7 @@ export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Reda
     level: resolved.logLevel,
     base: { service: resolved.serviceName, pid: process.pid, hostname: hostname() },
     messageKey: 'msg',
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimestamp,
     formatters: {
       level: (label) => ({ level: label }),
       // Runs before pino's serializers: errors at any depth are described and redacted here.
@@ -210,7 +247,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** Builds a logger from resolved options; shared with `createObservability`. */
 export function buildLogger(resolved: ResolvedLoggerOptions, redactor: Redactor): Logger {
-  return pino(buildPinoOptions(resolved, redactor), buildDestination(resolved) as DestinationStream);
+  const options = buildPinoOptions(resolved, redactor);
+  const logger = pino(options, buildDestination(resolved) as DestinationStream);
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { write(line: string): unknown };
+  // The same text pino writes for `base` (see buildPinoOptions), kept in step by a test comparing both lines.
+  const base = JSON.stringify(options.base).slice(1, -1);
+  directWriters.set(logger, {
+    enabled: (levelValue) => levelValue >= logger.levelVal,
+    write(levelLabel, fields) {
+      stream.write(`{"level":"${levelLabel}","time":"${isoNow()}",${base},${fields.slice(1)}\n`);
+    },
+  });
+  return logger;
 }
 
 /**

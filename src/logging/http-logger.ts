@@ -7,7 +7,7 @@ import { describeCompletion, type CompletedRequest } from '../middleware/complet
 import { stateOf } from '../middleware/request-state';
 import { trackRoute } from '../middleware/route-template';
 import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
-import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from './create-logger';
+import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from './create-logger';
 import type { Redactor } from './redact';
 import { serializeError } from './serialize-error';
 
@@ -110,6 +110,15 @@ function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) 
   };
 }
 
+/**
+ * The client address as Express's `req.ip` gives it. Without an `X-Forwarded-For` header, `req.ip` is the socket's
+ * peer whatever the `trust proxy` setting, so the header parsing behind `req.ip` is skipped.
+ */
+function clientIp(req: IncomingMessage & { ip?: string }): string | undefined {
+  if (req.headers['x-forwarded-for'] === undefined) return req.socket?.remoteAddress ?? req.ip;
+  return req.ip ?? req.socket?.remoteAddress;
+}
+
 function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const q = url.indexOf('?');
@@ -127,6 +136,9 @@ function bodyText(body: unknown, redactor: Redactor): string | undefined {
     return '[unserializable body]';
   }
 }
+
+/** pino's numbers for the levels of completion lines. */
+const LEVEL_VALUES = { info: 30, warn: 40, error: 50 } as const;
 
 /** Writes the one completion line of each request. Built once per instance. */
 export interface HttpLogWriter {
@@ -146,6 +158,9 @@ export function buildHttpLogWriter(
   const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
   // Lines are already redacted field by field; skip the generic deep redaction of the app logger.
   const lineLogger = logger.child({}, { formatters: { log: (object: object) => object } });
+  // Loggers built by this library take the line as JSON text directly: the same line at a third of the cost of
+  // pino's generic path (mixin, formatters, serializers). Other loggers get it through pino.
+  const direct = directLineWriter(logger);
 
   function write(done: CompletedRequest): void {
     const { req, res, statusCode, finished, aborted, failed, slow } = done;
@@ -153,7 +168,7 @@ export function buildHttpLogWriter(
       method: req.method,
       url: loggedUrl(req, redactor),
       route: done.route ?? null,
-      ip: req.ip ?? req.socket?.remoteAddress,
+      ip: clientIp(req),
       userAgent: typeof req.headers['user-agent'] === 'string' ? clip(req.headers['user-agent'], MAX_USER_AGENT_LOG_LENGTH) : undefined,
     };
     if (logRequestHeaders) {
@@ -196,13 +211,34 @@ export function buildHttpLogWriter(
       line.slowThresholdMs = slow.thresholdMs;
     }
 
-    if (aborted) lineLogger.warn(line, 'request aborted');
-    else if (!finished) {
+    let level: 'info' | 'warn' | 'error';
+    if (aborted) {
+      level = 'warn';
+      line.msg = 'request aborted';
+    } else if (!finished) {
       line.incomplete = true;
-      lineLogger.error(line, 'request failed');
-    } else if (statusCode >= 500 || (failed && statusCode < 400)) lineLogger.error(line, 'request completed');
-    else if (statusCode >= 400 || slow !== undefined) lineLogger.warn(line, 'request completed');
-    else lineLogger.info(line, 'request completed');
+      level = 'error';
+      line.msg = 'request failed';
+    } else {
+      level = statusCode >= 500 || (failed && statusCode < 400) ? 'error' : statusCode >= 400 || slow !== undefined ? 'warn' : 'info';
+      line.msg = 'request completed';
+    }
+    if (direct !== undefined) {
+      if (!direct.enabled(LEVEL_VALUES[level])) return;
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(line);
+      } catch {
+        // A value JSON cannot represent (a BigInt in an error's fields): pino's safe serializer handles it below.
+      }
+      if (text !== undefined) {
+        direct.write(level, text);
+        return;
+      }
+    }
+    const msg = line.msg as string;
+    delete line.msg;
+    lineLogger[level](line, msg);
   }
 
   return {

@@ -13,13 +13,19 @@ export interface MonitoringRoutes {
   readonly markMonitoring: (req: IncomingMessage) => void;
 }
 
+/** The monitoring router: mount it with `app.use(router)` or `app.use('/prefix', router)`. */
+export type MonitoringRouter = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
+
 /**
  * The router that serves the monitoring endpoints. Mount it anywhere (`app.use(obs.router)` or
  * `app.use('/internal', obs.router)`); its routes are left out of HTTP logs and metrics wherever it is mounted.
  * Responses carry helmet's security headers and `Cache-Control: no-store`.
  */
-export function createMonitoringRouter({ routes, markMonitoring }: MonitoringRoutes): Router {
+export function createMonitoringRouter({ routes, markMonitoring }: MonitoringRoutes): MonitoringRouter {
   const router = Router();
+  // Express matches these paths ignoring case and one trailing slash. Every other request leaves at once, without
+  // a pass through the router's layers (about 10 µs per request on the benchmark machine, `npm run bench`).
+  const served = new Set(Object.keys(routes).map((path) => path.toLowerCase()));
   const securityHeaders = helmet();
   for (const [path, handler] of Object.entries(routes)) {
     router.get(path, function monitoringRoute(req: IncomingMessage, res: ServerResponse, next: NextFunction) {
@@ -36,5 +42,12 @@ export function createMonitoringRouter({ routes, markMonitoring }: MonitoringRou
       });
     });
   }
-  return router;
+  return function monitoringRouter(req, res, next) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let path = (q === -1 ? url : url.slice(0, q)).toLowerCase();
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    if (served.has(path)) router(req as Parameters<Router>[0], res as Parameters<Router>[1], next);
+    else next();
+  };
 }

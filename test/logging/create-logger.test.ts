@@ -5,6 +5,7 @@ import express from 'express';
 import request from 'supertest';
 import { createLogger, flushLogger } from '../../src';
 import { LogCapture } from '../helpers/log-capture';
+import { isoNow } from '../../src/logging/create-logger';
 
 describe('createLogger', () => {
   it('writes JSON lines with string levels, ISO time and the service name', async () => {
@@ -149,5 +150,23 @@ describe('createLogger redaction beyond plain objects', () => {
     expect(res.status).toBe(500);
     expect(res.text).toContain('OBS_ERR_FACTORY_USED_AS_MIDDLEWARE');
     expect(res.text).toContain('a logger, not a middleware');
+  });
+});
+
+describe('isoNow', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('formats the time exactly as Date#toISOString, across milliseconds, seconds, days and years', () => {
+    jest.useFakeTimers();
+    const instants = [0, 5, 50, 999, 1000, 1001, 59_999, 60_000, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.UTC(1999, 5, 1, 12, 0, 0, 7)];
+    for (const at of [...instants, ...instants.reverse()]) {
+      jest.setSystemTime(at);
+      expect(isoNow()).toBe(new Date(at).toISOString());
+    }
+    let at = Date.UTC(2026, 10, 22, 20, 0, 59, 990);
+    for (let i = 0; i < 40; i++, at += 1) {
+      jest.setSystemTime(at);
+      expect(isoNow()).toBe(new Date(at).toISOString());
+    }
   });
 });

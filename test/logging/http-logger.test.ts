@@ -1,7 +1,10 @@
 import express from 'express';
 import http from 'node:http';
 import request from 'supertest';
-import { httpLogger, requestId } from '../../src';
+import pino from 'pino';
+import { createLogger, errorHandler, httpLogger, requestId } from '../../src';
+import { buildPinoOptions, resolveLoggerOptions } from '../../src/logging/create-logger';
+import { createRedactor } from '../../src/logging/redact';
 import { EXPRESS_VERSIONS, listen, observed } from '../helpers/app';
 import { LogCapture } from '../helpers/log-capture';
 
@@ -279,5 +282,92 @@ describe('httpLogger() standalone', () => {
 
   it('rejects unknown options with a hint', () => {
     expect(() => httpLogger({ excludePath: ['/x'] } as any)).toThrow(/OBS_ERR_OPTIONS_UNKNOWN_KEY.*did you mean excludePaths\?/);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('completion lines written directly (%s)', (_name, expressFactory) => {
+  // A logger built by the library takes the line as JSON text; any other pino logger gets it through pino. Both
+  // must give the same line.
+  function build(logger: Parameters<typeof httpLogger>[0]['logger'], options: Parameters<typeof httpLogger>[0] = {}) {
+    const app = expressFactory();
+    app.use(requestId());
+    app.use(httpLogger({ logger, logRequestHeaders: true, logRequestBody: true, ...options }));
+    app.use(expressFactory.json());
+    app.post('/orders/:id', (req, res) => {
+      res.status(Number(req.query.status ?? 201)).json({ ok: true });
+    });
+    app.get('/boom', (_req, _res, next) => {
+      next(Object.assign(new Error('pool exhausted'), { code: 'E_POOL' }));
+    });
+    app.use(errorHandler({ logger }));
+    return app;
+  }
+
+  it('gives the same line as pino for successes, client errors, server errors and traced requests', async () => {
+    const directLogs = new LogCapture();
+    const pinoLogs = new LogCapture();
+    const direct = createLogger({ serviceName: 'svc', logDestination: directLogs, env: {} });
+    const resolved = resolveLoggerOptions({ serviceName: 'svc', env: {} });
+    const generic = pino(buildPinoOptions(resolved, createRedactor([])), pinoLogs);
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    for (const [logger] of [[direct], [generic]] as const) {
+      const app = build(logger);
+      await request(app).post('/orders/7?token=abc').set('Host', 'api.test').set('Authorization', 'Bearer x').send({ password: 'p', item: 'é"\n' });
+      await request(app).post('/orders/7?status=404').set('Host', 'api.test').set('traceparent', traceparent).send({});
+      await request(app).get('/boom').set('Host', 'api.test').set('x-request-id', 'fixed-id');
+    }
+    const strip = (lines: Record<string, any>[]) =>
+      lines
+        .filter((l) => typeof l.responseTime === 'number')
+        .map(({ time, responseTime, reqId, ...rest }) => {
+          expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+          expect(typeof responseTime).toBe('number');
+          return { ...rest, reqId: rest.req.url.startsWith('/boom') ? reqId : typeof reqId };
+        });
+    const directLines = strip(await directLogs.waitFor((l) => l.filter((x) => x.responseTime !== undefined).length >= 3));
+    const pinoLines = strip(await pinoLogs.waitFor((l) => l.filter((x) => x.responseTime !== undefined).length >= 3));
+    expect(directLines).toHaveLength(3);
+    expect(directLines).toEqual(pinoLines);
+    expect(directLines.map((l) => [l.level, l.res.statusCode, l.msg])).toEqual([
+      ['info', 201, 'request completed'],
+      ['warn', 404, 'request completed'],
+      ['error', 500, 'request completed'],
+    ]);
+    expect(directLines[0]!.req.url).toBe('/orders/7?token=[REDACTED]');
+    expect(directLines[0]!.req.headers.authorization).toBe('[REDACTED]');
+    expect(JSON.parse(directLines[0]!.req.body)).toEqual({ password: '[REDACTED]', item: 'é"\n' });
+    expect(directLines[1]).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
+    expect(directLines[2]).toMatchObject({ reqId: 'fixed-id', err: { message: 'pool exhausted', code: 'E_POOL' } });
+  });
+
+  it('follows level changes made at run time', async () => {
+    const logs = new LogCapture();
+    const logger = createLogger({ logDestination: logs, env: {} });
+    const app = build(logger);
+    logger.level = 'warn';
+    await request(app).post('/orders/1').send({});
+    await request(app).post('/orders/1?status=409').send({});
+    logger.level = 'silent';
+    await request(app).post('/orders/1?status=500').send({});
+    await logs.waitFor((l) => l.length >= 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(logs.requestLines.map((l) => [l.level, l.res.statusCode])).toEqual([['warn', 409]]);
+  });
+
+  it('still writes the line when a field cannot be written as JSON', async () => {
+    const logs = new LogCapture();
+    const logger = createLogger({ logDestination: logs, env: {} });
+    const app = expressFactory();
+    app.use(requestId());
+    app.use(httpLogger({ logger }));
+    app.get('/', (req, res) => {
+      (req as unknown as { id: unknown }).id = 12n; // an application overwriting req.id with a BigInt
+      res.send('ok');
+    });
+    await request(app).get('/').expect(200);
+    const lines = await logs.waitFor((l) => l.length >= 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(logs.requestLines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'info', res: { statusCode: 200 }, msg: 'request completed' });
   });
 });
