@@ -164,6 +164,8 @@ export function buildHttpLogWriter(
 
   function write(done: CompletedRequest): void {
     const { req, res, statusCode, finished, aborted, failed, slow } = done;
+    // Nothing to build when even error lines are off (logLevel 'fatal' or 'silent').
+    if (logger.levelVal > LEVEL_VALUES.error) return;
     const reqInfo: Record<string, unknown> = {
       method: req.method,
       url: loggedUrl(req, redactor),

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics as collectProcessMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics as collectProcessMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { DurationHistogram, type HistogramSeries } from './duration-histogram';
 import { ObservabilityError } from '../errors/obs-error';
 import type { PercentileStore, Series } from './percentile-store';
 import { WindowSummaryMetric } from './window-summary';
@@ -65,18 +66,25 @@ const STATUS_LABELS: string[] = Array.from({ length: 1000 }, (_, i) => String(i)
 export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: PercentileStore): HttpMetrics {
   const registry = resolved.registry ?? new Registry();
   const registers = [registry];
-  let duration: Histogram<'method' | 'route' | 'status_code'>;
-  let active: Gauge;
+  let inFlight = 0;
+  const duration = new DurationHistogram(
+    METRIC_NAMES.duration,
+    'Duration of HTTP server requests, from the first middleware to the end of the response.',
+    ['method', 'route', 'status_code'],
+    resolved.histogramBuckets,
+  );
   let slow: Counter<'method' | 'route'>;
   try {
-    duration = new Histogram({
-      name: METRIC_NAMES.duration,
-      help: 'Duration of HTTP server requests, from the first middleware to the end of the response.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [...resolved.histogramBuckets],
+    registry.registerMetric(duration as unknown as Parameters<Registry['registerMetric']>[0]);
+    // Read when scraped: the request path only moves a number.
+    new Gauge({
+      name: METRIC_NAMES.active,
+      help: 'HTTP server requests in flight.',
       registers,
+      collect() {
+        this.set(inFlight);
+      },
     });
-    active = new Gauge({ name: METRIC_NAMES.active, help: 'HTTP server requests in flight.', registers });
     slow = new Counter({
       name: METRIC_NAMES.slow,
       help: 'HTTP server requests that ran longer than their slow-request threshold.',
@@ -103,7 +111,8 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
   }
 
   const seenRoutes = new Set<string>();
-  const seriesCache = new Map<string, Series>();
+  /** Per method and route: its percentile-store series and its histogram series by status code. */
+  const routeCache = new Map<string, { store: Series | undefined; byStatus: Map<number, HistogramSeries> }>();
 
   function methodLabel(method: string | undefined): string {
     return method !== undefined && KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
@@ -117,30 +126,39 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
     return route;
   }
 
-  function seriesOf(method: string, route: string): Series | undefined {
+  function routeEntry(method: string, route: string) {
     const key = `${method} ${route}`;
-    let series = seriesCache.get(key);
-    if (series === undefined || !series.alive) {
-      series = store.seriesFor(HTTP_SERIES, { method, route });
-      if (series === undefined) return undefined;
-      seriesCache.set(key, series);
+    let entry = routeCache.get(key);
+    if (entry === undefined) {
+      entry = { store: undefined, byStatus: new Map() };
+      routeCache.set(key, entry);
     }
-    return series;
+    if (entry.store === undefined || !entry.store.alive) entry.store = store.seriesFor(HTTP_SERIES, { method, route });
+    return entry;
   }
 
   return {
     registry,
     methodLabel,
     routeLabel,
-    requestStarted: () => active.inc(),
-    requestEnded: () => active.dec(),
+    requestStarted() {
+      inFlight++;
+    },
+    requestEnded() {
+      inFlight--;
+    },
     observe(sample) {
       const method = methodLabel(sample.method);
       const route = routeLabel(sample.route);
-      const status = STATUS_LABELS[sample.statusCode] ?? String(sample.statusCode);
-      duration.observe({ method, route, status_code: status }, sample.durationMs / 1000);
-      const series = seriesOf(method, route);
-      if (series !== undefined) store.recordInto(series, sample.durationMs, sample.statusCode >= 500);
+      const entry = routeEntry(method, route);
+      const code = sample.statusCode;
+      let histogram = entry.byStatus.get(code);
+      if (histogram === undefined || !histogram.alive) {
+        histogram = duration.seriesOf(method, route, STATUS_LABELS[code] ?? String(code));
+        entry.byStatus.set(code, histogram);
+      }
+      duration.observe(histogram, sample.durationMs / 1000);
+      if (entry.store !== undefined) store.recordInto(entry.store, sample.durationMs, code >= 500);
       else store.countRejected();
     },
     countSlow(method, route) {

@@ -69,7 +69,7 @@ export interface SlowRequestMonitor {
 
 /**
  * Watches in-flight requests with one sweep timer per instance (not one timer per request): the timer runs only
- * while requests are in flight, so none outlives the requests it watches, and an idle process has none.
+ * while requests are in flight and stops at the first sweep that finds none, so an idle process has none.
  */
 export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, handlers: SlowRequestHandlers): SlowRequestMonitor {
   const { slowRequestMs, slowRequestRoutes } = resolved;
@@ -88,6 +88,12 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   }
 
   function sweep(): void {
+    if (inFlight.size === 0) {
+      // Stopped here rather than when the last request ends: under steady traffic the count touches zero between
+      // requests all the time, and a timer recreated per request cost more than the sweep itself.
+      stop();
+      return;
+    }
     const now = performance.now();
     for (const req of inFlight) {
       const state = peekState(req);
@@ -114,7 +120,6 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
 
   function remove(req: TrackedRequest): void {
     inFlight.delete(req);
-    if (inFlight.size === 0) stop();
   }
 
   return {

@@ -4,7 +4,7 @@ import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { serializeError } from '../logging/serialize-error';
 import { HTTP_SERIES, type HttpMetrics } from '../metrics/http-metrics';
-import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics } from '../metrics/openmetrics';
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics, prometheusText } from '../metrics/openmetrics';
 import type { PercentileStore } from '../metrics/percentile-store';
 import { sendJson } from './send-json';
 
@@ -134,7 +134,7 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
       }
       const registry = deps.metrics.registry;
       const open = prefersOpenMetrics(req.headers.accept);
-      const text = open ? await openMetricsText(registry) : await registry.metrics();
+      const text = open ? await openMetricsText(registry) : await prometheusText(registry);
       res.statusCode = 200;
       res.setHeader('content-type', open ? OPENMETRICS_CONTENT_TYPE : registry.contentType);
       res.setHeader('content-length', Buffer.byteLength(text));
