@@ -288,7 +288,7 @@ describe('httpLogger() standalone', () => {
 describe.each(EXPRESS_VERSIONS)('completion lines written directly (%s)', (_name, expressFactory) => {
   // A logger built by the library takes the line as JSON text; any other pino logger gets it through pino. Both
   // must give the same line.
-  function build(logger: Parameters<typeof httpLogger>[0]['logger'], options: Parameters<typeof httpLogger>[0] = {}) {
+  function build(logger: NonNullable<Parameters<typeof httpLogger>[0]>['logger'], options: Parameters<typeof httpLogger>[0] = {}) {
     const app = expressFactory();
     app.use(requestId());
     app.use(httpLogger({ logger, logRequestHeaders: true, logRequestBody: true, ...options }));
@@ -319,7 +319,7 @@ describe.each(EXPRESS_VERSIONS)('completion lines written directly (%s)', (_name
     const strip = (lines: Record<string, any>[]) =>
       lines
         .filter((l) => typeof l.responseTime === 'number')
-        .map(({ time, responseTime, reqId, ...rest }) => {
+        .map(({ time, responseTime, reqId, ...rest }): Record<string, any> => {
           expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
           expect(typeof responseTime).toBe('number');
           return { ...rest, reqId: rest.req.url.startsWith('/boom') ? reqId : typeof reqId };
