@@ -12,6 +12,10 @@ export class RequestState {
   context: RequestContext | undefined = undefined;
   /** The instance observing the request, so a second mount of the same middleware does nothing. */
   observedBy: object | undefined = undefined;
+  /** The standalone metrics middleware measuring the request, so a second mount does nothing. */
+  metricsBy: object | undefined = undefined;
+  /** The standalone slow-request middleware watching the request. */
+  slowBy: object | undefined = undefined;
   /** Counted in the in-flight gauge and not yet completed. */
   inFlight = false;
   /** Served by a monitoring route: left out of HTTP logs and metrics. */

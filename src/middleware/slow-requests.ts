@@ -1,8 +1,13 @@
-import type { IncomingMessage } from 'node:http';
-import type { OptionSchema } from '../config/validate-options';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { envInteger, type EnvSource } from '../config/env';
-import { outsideContext } from '../context/request-context';
-import { peekState } from './request-state';
+import { getRequestContext, outsideContext } from '../context/request-context';
+import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
+import { loggedUrl, observeRequest } from '../logging/http-logger';
+import { describeCompletion } from './completion';
+import { peekState, stateOf } from './request-state';
+import type { NextFunction } from './types';
 import { routeTemplate, type RoutedRequest } from './route-template';
 
 /** Options of slow and hung request detection. */
@@ -148,4 +153,76 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       return inFlight.size;
     },
   };
+}
+
+/** Options of the standalone {@link slowRequests}: thresholds plus a logger or the options to build one. */
+export interface SlowRequestsOptions extends SlowRequestOptions, LoggerOptions {
+  /** Logger for the `"request still running"` and `"slow request"` lines. Default: one built from the logger options. */
+  readonly logger?: Logger;
+}
+
+/** The middleware returned by {@link slowRequests}. */
+export interface SlowRequestsMiddleware {
+  (req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
+  /** Stops the sweep timer for good. */
+  close(): void;
+}
+
+/**
+ * Middleware that reports hung and slow requests on its own, the detection `createObservability()` includes: a
+ * `"request still running"` warn line while a request runs past its threshold (once), and a `"slow request"` warn
+ * line when one finishes past it without having been reported. Mount it before the routes.
+ *
+ * @param options - see {@link SlowRequestsOptions}.
+ * @throws {ObservabilityError} on invalid options or environment variables (see docs/errors.md).
+ */
+export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMiddleware {
+  // eslint-disable-next-line prefer-rest-params
+  assertNotUsedAsMiddleware('slowRequests', arguments);
+  const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...SLOW_REQUEST_OPTION_SCHEMA, logger: { type: 'logger' } };
+  const validated = validateOptions<SlowRequestsOptions>('slowRequests', options, schema);
+  const resolved = resolveSlowRequestOptions(validated, validated.env ?? process.env);
+  const { logger, redactor } = loggerFor(validated);
+  const instance = {};
+  function describe(req: IncomingMessage, route: string | undefined) {
+    const ctx = peekState(req)?.context;
+    return {
+      reqId: (req as { id?: unknown }).id,
+      traceId: ctx?.traceId,
+      spanId: ctx?.spanId,
+      req: { method: req.method, url: loggedUrl(req, redactor), route: route ?? null },
+    };
+  }
+  const monitor = buildSlowRequestMonitor(resolved, {
+    stillRunning(req, elapsedMs, thresholdMs, route) {
+      logger.warn({ ...describe(req, route), elapsedMs: Math.round(elapsedMs), slowThresholdMs: thresholdMs }, 'request still running');
+    },
+  });
+  function onResponseClose(this: ServerResponse): void {
+    try {
+      const done = describeCompletion(this, performance.now());
+      const verdict = monitor.finish(done.req, done.route, done.durationMs);
+      if (verdict.slow && !verdict.reportedInFlight && !done.state.monitoring) {
+        logger.warn(
+          { ...describe(done.req, done.route), responseTime: Math.round(done.durationMs * 1000) / 1000, slowThresholdMs: verdict.thresholdMs },
+          'slow request',
+        );
+      }
+    } catch (err) {
+      // Runs in an event listener: a throw here would crash the process. Report it instead.
+      logger.error({ err }, 'request observation failed');
+    }
+  }
+  const middleware = function slowRequestsMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const state = stateOf(req);
+    if (state.slowBy !== instance) {
+      state.slowBy = instance;
+      state.context ??= getRequestContext();
+      observeRequest(req, state.context?.startTime ?? performance.now());
+      monitor.watch(req);
+      res.on('close', onResponseClose);
+    }
+    next();
+  };
+  return Object.assign(middleware, { close: () => monitor.close() });
 }

@@ -32,7 +32,7 @@ describe('package entry points', () => {
     const out = JSON.parse(node(['-e', `const lib = require('express-observability'); const kind = 'cjs';${PROBE}`]));
     expect(out.kind).toBe('cjs');
     expect(out.exports).toEqual(
-      expect.arrayContaining(['createObservability', 'requestId', 'httpLogger', 'errorHandler', 'createLogger', 'getRequestContext', 'ObservabilityError', 'ERROR_CODES']),
+      expect.arrayContaining(['createObservability', 'requestId', 'httpLogger', 'httpMetrics', 'slowRequests', 'errorHandler', 'createLogger', 'getRequestContext', 'ObservabilityError', 'ERROR_CODES']),
     );
     expect(out.header).toBe(out.id);
   });

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import request from 'supertest';
+import { requestId, slowRequests } from '../../src';
 import { EXPRESS_VERSIONS, listen, observed } from '../helpers/app';
+import { LogCapture } from '../helpers/log-capture';
 
 /** Fake clocks and timers, but real I/O scheduling, so sockets keep working. */
 const FAKE = { doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] as const };
@@ -156,5 +158,87 @@ describe.each(EXPRESS_VERSIONS)('slow and hung requests (%s)', (_name, expressFa
     } finally {
       await t.close();
     }
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('slowRequests() on its own (%s)', (_name, expressFactory) => {
+  afterEach(() => jest.useRealTimers());
+
+  it('reports a hung request while in flight and a slow one at completion, each once, with the request id', async () => {
+    jest.useFakeTimers({ doNotFake: [...FAKE.doNotFake] });
+    const logs = new LogCapture();
+    const slow = slowRequests({ slowRequestMs: 1000, slowRequestRoutes: { '/reports/:id': 5000 }, logDestination: logs, env: {} });
+    const app = expressFactory();
+    app.use(requestId());
+    app.use(slow);
+    app.use(slow); // mounted twice: watched once
+    const releases: (() => void)[] = [];
+    app.get('/users/:id', (_req, res) => {
+      releases.push(() => res.send('late'));
+    });
+    app.get('/reports/:id', (_req, res) => {
+      releases.push(() => res.send('report'));
+    });
+    const server = await listen(app);
+    try {
+      const get = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          http.get(`${server.url}${path}`, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          }).on('error', reject);
+        });
+      const hung = get('/users/1?token=secret');
+      const report = get('/reports/9');
+      while (releases.length < 2) await jest.advanceTimersByTimeAsync(1);
+      await jest.advanceTimersByTimeAsync(1500);
+      const running = logs.lines.filter((l) => l.msg === 'request still running');
+      expect(running).toEqual([
+        expect.objectContaining({ level: 'warn', reqId: expect.any(String), req: { method: 'GET', url: '/users/1?token=[REDACTED]', route: '/users/:id' }, slowThresholdMs: 1000 }),
+      ]);
+      releases[0]!();
+      expect(await hung).toBe(200);
+      await jest.advanceTimersByTimeAsync(4000); // the report is now past its own 5000 ms threshold, between sweeps or not
+      releases[1]!();
+      expect(await report).toBe(200);
+      await jest.advanceTimersByTimeAsync(2000);
+      // Both were reported while in flight, each once, so neither gets a "slow request" line at completion.
+      const lines = await logs.waitFor((l) => l.filter((x) => x.msg === 'request still running').length >= 2);
+      expect(lines.map((l) => [l.msg, l.req.route])).toEqual([
+        ['request still running', '/users/:id'],
+        ['request still running', '/reports/:id'],
+      ]);
+    } finally {
+      slow.close();
+      jest.useRealTimers();
+      await server.close();
+    }
+  });
+
+  it('writes a "slow request" line for one that finished past its threshold before any sweep saw it', async () => {
+    // Real clock, frozen timers: the handler's busy wait passes the threshold and no sweep can run meanwhile.
+    jest.useFakeTimers({ doNotFake: [...FAKE.doNotFake, 'performance'] });
+    const logs = new LogCapture();
+    const slow = slowRequests({ slowRequestMs: 100, logDestination: logs, env: {} });
+    const app = expressFactory();
+    app.use(slow);
+    app.get('/busy', (_req, res) => {
+      const end = performance.now() + 120;
+      while (performance.now() < end); // blocks the event loop past the threshold
+      res.send('done');
+    });
+    try {
+      await request(app).get('/busy').expect(200);
+      const lines = await logs.waitFor((l) => l.length >= 1);
+      expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'slow request', slowThresholdMs: 100, req: { method: 'GET', url: '/busy', route: '/busy' } })]);
+      expect(lines[0]!.responseTime).toBeGreaterThanOrEqual(100);
+    } finally {
+      slow.close();
+    }
+  });
+
+  it('rejects invalid options with coded errors', () => {
+    expect(() => slowRequests({ slowRequestMs: 0 })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+    expect(() => slowRequests({ slowRequestMS: 10 } as never)).toThrow(/slowRequestMs/);
   });
 });

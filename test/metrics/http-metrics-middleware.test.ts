@@ -1,0 +1,51 @@
+import request from 'supertest';
+import { Registry } from 'prom-client';
+import { httpMetrics } from '../../src';
+import { EXPRESS_VERSIONS } from '../helpers/app';
+
+const count = (text: string, labels: string) =>
+  Number(new RegExp(`^http_server_request_duration_seconds_count\\{${labels.replace(/[/]/g, '\\/')}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+describe.each(EXPRESS_VERSIONS)('httpMetrics() on its own (%s)', (_name, expressFactory) => {
+  it('records durations by method, route template and status, once per request even when mounted twice', async () => {
+    const metrics = httpMetrics({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    app.use(metrics);
+    app.use(metrics);
+    app.get('/users/:id', (req, res) => {
+      res.status(req.params.id === '0' ? 404 : 200).send('u');
+    });
+    app.get('/metrics', async (_req, res) => {
+      res.type('text/plain').send(await metrics.registry.metrics());
+    });
+    try {
+      await request(app).get('/users/1').expect(200);
+      await request(app).get('/users/2').expect(200);
+      await request(app).get('/users/0').expect(404);
+      await request(app).get('/nowhere/xyz').expect(404);
+      const text = (await request(app).get('/metrics')).text;
+      expect(count(text, 'method="GET",route="/users/:id",status_code="200"')).toBe(2);
+      expect(count(text, 'method="GET",route="/users/:id",status_code="404"')).toBe(1);
+      expect(count(text, 'method="GET",route="unmatched",status_code="404"')).toBe(1);
+      // The scrape itself is in flight while the gauge is read.
+      expect(text).toMatch(/^http_server_active_requests 1$/m);
+      expect(text).not.toContain('process_cpu');
+      expect(metrics.store.stats('http_server_request', { method: 'GET', route: '/users/:id' })?.count).toBe(3);
+    } finally {
+      metrics.close();
+    }
+  });
+
+  it('registers on a given registry and fails with a coded error when the metrics are already there', () => {
+    const registry = new Registry();
+    const metrics = httpMetrics({ registry, collectDefaultMetrics: false });
+    expect(registry.getSingleMetric('http_server_request_duration_seconds')).toBeDefined();
+    expect(() => httpMetrics({ registry, collectDefaultMetrics: false })).toThrow(expect.objectContaining({ code: 'OBS_ERR_METRIC_CONFLICT' }));
+    metrics.close();
+  });
+
+  it('rejects options that only concern the monitoring router, and invalid ones', () => {
+    expect(() => httpMetrics({ metricsPath: '/m' } as never)).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_UNKNOWN_KEY' }));
+    expect(() => httpMetrics({ maxRouteLabels: 0 })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+  });
+});
