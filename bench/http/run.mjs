@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'bare,full,peer,requestId,httpLog').split(',');
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'bare,full,peer,requestId,httpLog,metrics,slow').split(',');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);

@@ -1,12 +1,22 @@
 'use strict';
-// One benchmark server variant, started by bench/http/run.mjs: `node server.cjs <variant> <logFile>`.
-// Prints its port on stdout once listening.
+// One benchmark server variant, started by bench/http/run.mjs and bench/memory.bench.mjs:
+// `node server.cjs <variant> <logFile>`. Prints its port on stdout once listening. Started with an IPC channel
+// (the memory run), it counts finished requests and answers 'sample' messages with heap, RSS and series counts
+// measured after a full GC (needs --expose-gc).
 const express = require('express');
 const { randomUUID } = require('node:crypto');
 
 const [variant, logFile] = process.argv.slice(2);
 const lib = require('../../dist/cjs/index.js');
 const app = express();
+let obs;
+let finished = 0;
+if (process.send) {
+  app.use((req, res, next) => {
+    res.once('finish', () => finished++);
+    next();
+  });
+}
 
 function route(a) {
   a.get('/users/:id', (req, res) => {
@@ -19,7 +29,7 @@ switch (variant) {
     route(app);
     break;
   case 'full': {
-    const obs = lib.createObservability({ serviceName: 'bench', logFile });
+    obs = lib.createObservability({ serviceName: 'bench', logFile });
     app.use(obs.middleware);
     app.use(obs.router);
     route(app);
@@ -61,6 +71,14 @@ switch (variant) {
     app.use(lib.httpLogger({ serviceName: 'bench', logFile }));
     route(app);
     break;
+  case 'metrics':
+    app.use(lib.httpMetrics());
+    route(app);
+    break;
+  case 'slow':
+    app.use(lib.slowRequests({ serviceName: 'bench', logFile }));
+    route(app);
+    break;
   // Diagnostics: the full suite with one part switched off, to see where its cost lies.
   case 'full-silent':
   case 'full-no-process-metrics': {
@@ -93,5 +111,25 @@ switch (variant) {
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${server.address().port}\n`);
 });
+if (process.send) {
+  process.on('message', async (message) => {
+    if (message === 'count') {
+      process.send({ finished });
+      return;
+    }
+    if (message !== 'sample') return;
+    global.gc();
+    global.gc();
+    const { heapUsed, rss } = process.memoryUsage();
+    let storeSeries = null;
+    let histogramSeries = null;
+    if (obs) {
+      storeSeries = [...obs.metrics.allSeries()].length;
+      const duration = (await obs.registry.getMetricsAsJSON()).find((m) => m.name === 'http_server_request_duration_seconds');
+      histogramSeries = duration.values.filter((v) => v.metricName === 'http_server_request_duration_seconds_count').length;
+    }
+    process.send({ heapUsed, rss, finished, storeSeries, histogramSeries });
+  });
+}
 // With --cpu-prof, the profile is written on a normal exit.
 process.on('SIGINT', () => process.exit(0));

@@ -1,0 +1,39 @@
+// `npm run bench`: installs wrk when missing (Debian's package, needs root or sudo), builds the library, then runs
+// every benchmark in one session: the percentile store, the /metrics scrape, HTTP overhead (bare Express, the full
+// suite, the peer stack and each middleware alone, alternated round by round) and the memory run. Each prints its
+// table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,http,memory to run a
+// subset; the variables each benchmark reads are listed in docs/performance.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const ONLY = (process.env.BENCH_ONLY ?? 'store,scrape,http,memory').split(',');
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureWrk() {
+  if (has('wrk')) return;
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot && !has('sudo')) throw new Error('wrk is missing: install it (Debian/Ubuntu: apt-get install wrk) and run again');
+  const apt = (...args) => execFileSync(asRoot ? 'apt-get' : 'sudo', asRoot ? args : ['apt-get', ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  console.log('installing wrk (apt-get install wrk)');
+  apt('update', '-qq');
+  apt('install', '-y', '-qq', 'wrk');
+}
+
+function run(script, nodeArgs = []) {
+  const result = spawnSync(process.execPath, [...nodeArgs, join(here, script)], { stdio: 'inherit', cwd: root });
+  if (result.status !== 0) throw new Error(`${script} failed with ${result.status ?? result.signal}`);
+}
+
+if (ONLY.includes('http') || ONLY.includes('memory')) ensureWrk();
+execFileSync('npm', ['run', 'build'], { stdio: 'inherit', cwd: root });
+if (!has('taskset')) throw new Error('taskset is missing (Debian package util-linux)');
+if (ONLY.includes('store')) run('percentile-store.bench.mjs', ['--expose-gc']);
+if (ONLY.includes('scrape')) run('scrape.bench.mjs');
+if (ONLY.includes('http')) run('http/run.mjs');
+if (ONLY.includes('memory')) run('memory.bench.mjs');
