@@ -98,12 +98,12 @@ for (const [name, make] of Object.entries(variants)) {
     const v = make();
     for (let i = 0; i < values.length; i++) v.record(values[i]);
     const got = await v.quantiles();
-    // Read time: median of 200 reads after 50 warm-up reads.
+    // Read time: median of 500 reads after 1,000 warm-up reads (steady state, as in a server scraped again and again).
     const reads = [];
-    for (let r = 0; r < 250; r++) {
+    for (let r = 0; r < 1500; r++) {
       const t0 = process.hrtime.bigint();
       await v.quantiles();
-      if (r >= 50) reads.push(Number(process.hrtime.bigint() - t0) / 1000);
+      if (r >= 1000) reads.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
     readUs = Math.max(readUs, median(reads));
     errors[kind] = got.map((g, i) => Math.abs(g - truth[kind][i]) / truth[kind][i]);

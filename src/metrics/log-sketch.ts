@@ -175,32 +175,34 @@ export function mergedQuantiles(mapping: LogMapping, sketches: readonly LogSketc
   const neg = negHi >= negLo ? sumRange(sketches, 'negative', negLo, negHi) : null;
   const pos = posHi >= posLo ? sumRange(sketches, 'positive', posLo, posHi) : null;
 
-  // Walk values in ascending order: negatives from the largest magnitude down, then zeros, then positives.
+  // Walk values in ascending order: negatives from the largest magnitude down, then zeros, then positives. A
+  // bucket's value (a logarithm's inverse) is computed only where a quantile's rank is crossed.
   let qi = 0;
   let cumulative = 0;
-  const rankOf = (q: number) => q * (count - 1);
+  let nextRank = quantiles[0]! * (count - 1);
   const emit = (value: number) => {
-    while (qi < quantiles.length && cumulative > rankOf(quantiles[qi]!)) {
+    while (qi < quantiles.length && cumulative > quantiles[qi]! * (count - 1)) {
       out[qi] = Math.min(max, Math.max(min, value));
       qi++;
     }
+    nextRank = qi < quantiles.length ? quantiles[qi]! * (count - 1) : Infinity;
   };
   if (neg !== null) {
     for (let i = neg.length - 1; i >= 0 && qi < quantiles.length; i--) {
-      if (neg[i] === 0) continue;
       cumulative += neg[i]!;
+      if (cumulative <= nextRank) continue;
       // The top bucket also holds every magnitude beyond MAX_INDEXABLE: answer with the exact extreme.
       emit(negLo + i === mapping.maxIndex ? min : -mapping.value(negLo + i));
     }
   }
   if (zero > 0 && qi < quantiles.length) {
     cumulative += zero;
-    emit(0);
+    if (cumulative > nextRank) emit(0);
   }
   if (pos !== null) {
     for (let i = 0; i < pos.length && qi < quantiles.length; i++) {
-      if (pos[i] === 0) continue;
       cumulative += pos[i]!;
+      if (cumulative <= nextRank) continue;
       emit(posLo + i === mapping.maxIndex ? max : mapping.value(posLo + i));
     }
   }
