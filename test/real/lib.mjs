@@ -1,0 +1,135 @@
+// Shared by the real-client checks (test/real/*.mjs): processes started here are always stopped, every wait is
+// bounded, and all traffic stays on 127.0.0.1.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const children = new Set();
+const dirs = new Set();
+
+function cleanUp() {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanUp);
+
+/** Runs `main`, prints its summary lines, and fails the process on any error or after `limitMs`. */
+export async function check(name, limitMs, main) {
+  const limit = setTimeout(() => {
+    console.error(`${name}: FAILED, still running after ${limitMs / 1000} s`);
+    process.exit(1);
+  }, limitMs);
+  try {
+    await main();
+    console.log(`${name}: PASSED`);
+  } catch (err) {
+    console.error(`${name}: FAILED: ${err?.stack ?? err}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(limit);
+    cleanUp();
+  }
+}
+
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(os.tmpdir(), `obs-${prefix}-`));
+  dirs.add(dir);
+  return dir;
+}
+
+/** A port free on 127.0.0.1 right now, for programs that need one named in their configuration. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs` saying what it waited for. */
+export async function waitFor(what, probe, timeoutMs = 30_000, everyMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Starts a process and keeps its output: `lines` holds stdout lines (JSON ones parsed into `json`), `output` all
+ * text for error messages.
+ */
+export function start(command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  children.add(child);
+  const proc = { child, lines: [], json: [], output: '', exited: false, code: null, signal: null };
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    proc.output += chunk;
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      proc.lines.push(line);
+      try {
+        proc.json.push(JSON.parse(line));
+      } catch {
+        // not a JSON line
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => (proc.output += chunk));
+  proc.done = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      Object.assign(proc, { exited: true, code, signal });
+      resolve({ code, signal });
+    });
+  });
+  return proc;
+}
+
+/** Stops a process by its id and waits for it to exit. */
+export async function stop(proc, signal = 'SIGTERM') {
+  if (proc.exited) return;
+  process.kill(proc.child.pid, signal);
+  await Promise.race([proc.done, sleep(15_000).then(() => process.kill(proc.child.pid, 'SIGKILL'))]);
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export async function run(command, args, options = {}) {
+  const proc = start(command, args, options);
+  const { code, signal } = await proc.done;
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}:\n${proc.output}`);
+  return proc.output;
+}
+
+/** Starts the example app on a free loopback port and resolves once it listens. */
+export async function startExampleApp(env = {}) {
+  const app = start(process.execPath, [join(ROOT, 'example-app/server.js')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+  });
+  const port = await waitFor('the example app to listen', () => {
+    if (app.exited) throw new Error(`example app exited:\n${app.output}`);
+    return app.json.find((l) => typeof l.port === 'number' && /listening/.test(l.msg))?.port;
+  }, 20_000, 50);
+  return { ...app, proc: app, port, url: `http://127.0.0.1:${port}` };
+}
