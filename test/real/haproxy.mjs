@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { check, freePort, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
+import { requireCommands, check, freePort, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
 
 /** One command on HAProxy's stats socket. */
 function socketCommand(path, command) {
@@ -28,6 +28,7 @@ async function serverStatus(path) {
   return { status: row[columns.indexOf('status')], check: row[columns.indexOf('check_status')] };
 }
 
+requireCommands(['haproxy'], 'haproxy');
 await check('haproxy', 120_000, async () => {
   const dir = tempDir('haproxy');
   // Short delay: readiness turns 503 at once and the app keeps serving for 4 s, which HAProxy must notice.

@@ -1,6 +1,6 @@
 // Shared by the real-client checks (test/real/*.mjs): processes started here are always stopped, every wait is
 // bounded, and all traffic stays on 127.0.0.1.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,6 +16,15 @@ function cleanUp() {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanUp);
+
+/** Fails with an installation hint when a program the check drives is missing. */
+export function requireCommands(commands, debianPackage) {
+  for (const command of commands) {
+    if (spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0) {
+      throw new Error(`${command} is missing: install Debian's ${debianPackage} package (apt-get install ${debianPackage}); .ci/run does`);
+    }
+  }
+}
 
 /** Runs `main`, prints its summary lines, and fails the process on any error or after `limitMs`. */
 export async function check(name, limitMs, main) {

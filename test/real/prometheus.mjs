@@ -3,7 +3,7 @@
 // the shipped rule files. Run with `npm run test:prometheus` (needs Debian's `prometheus` package).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, freePort, ROOT, run, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
+import { requireCommands, check, freePort, ROOT, run, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
 
 /**
  * Lint findings on prom-client's default process metrics (collectDefaultMetrics), whose names the library does not
@@ -29,6 +29,7 @@ async function traffic(url, rounds) {
   }
 }
 
+requireCommands(['prometheus', 'promtool'], 'prometheus');
 await check('prometheus', 150_000, async () => {
   const dir = tempDir('prometheus');
   const app = await startExampleApp({ SERVICE_NAME: 'users-service' });
