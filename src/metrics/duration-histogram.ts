@@ -14,6 +14,8 @@ export interface HistogramSeries {
 interface MetricValue {
   value: number;
   labels: Record<string, string | number>;
+  /** Labels written after `labels` and the registry's default labels (prom-client's order for histograms). */
+  sharedLabels?: Record<string, string>;
   metricName: string;
 }
 
@@ -75,6 +77,7 @@ export class DurationHistogram {
 
   /** Adds one observation to a series. */
   observe(series: HistogramSeries, value: number): void {
+    if (!Number.isFinite(value)) return; // would poison the sum for good; durations are always finite
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
@@ -83,7 +86,7 @@ export class DurationHistogram {
     series.count += 1;
   }
 
-  /** prom-client's metric interface: the samples, as `registry.metrics()` and `getMetricsAsJSON()` read them. */
+  /** prom-client's metric interface: the samples, as `getMetricsAsJSON()` reads them. */
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
     const values: MetricValue[] = [];
     const bucketName = `${this.name}_bucket`;
@@ -95,6 +98,26 @@ export class DurationHistogram {
       }
       values.push({ metricName: `${this.name}_sum`, labels: { ...series.labels }, value: series.sum });
       values.push({ metricName: `${this.name}_count`, labels: { ...series.labels }, value: series.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /**
+   * What `registry.metrics()` formats, in the shape prom-client's Histogram gives it: `le` as the sample's own label
+   * and the series labels shared, so a registry's default labels land between them exactly as for a prom-client
+   * Histogram (`{le="0.1",app="x",method="GET",...}`).
+   */
+  getForPromString(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const series of this.series.values()) {
+      let cumulative = 0;
+      for (let i = 0; i < series.counts.length; i++) {
+        cumulative += series.counts[i]!;
+        values.push({ metricName: bucketName, labels: { le: i < this.bounds.length ? this.bounds[i]! : '+Inf' }, sharedLabels: series.labels, value: cumulative });
+      }
+      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels: series.labels, value: series.sum });
+      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels: series.labels, value: series.count });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }

@@ -77,6 +77,29 @@ describe('DurationHistogram', () => {
     expect(await openMetricsText(ours)).toBe(await openMetricsText(theirs));
   });
 
+  it("writes prom-client's exact text when the registry has default labels", async () => {
+    const { theirs, ours } = twins(observations.slice(0, 300));
+    theirs.setDefaultLabels({ app: 'orders', region: 'eu "1"' });
+    ours.setDefaultLabels({ app: 'orders', region: 'eu "1"' });
+    const expected = await theirs.metrics();
+    expect(expected).toContain('_bucket{le="0.005",app="orders",region="eu \\"1\\"",method=');
+    expect(await prometheusText(ours)).toBe(expected);
+    expect(await openMetricsText(ours)).toBe(await openMetricsText(theirs));
+    // prom-client adds empty exemplar fields; the samples themselves are the same.
+    const samples = async (registry: Registry) =>
+      (await registry.getMetricsAsJSON()).flatMap((m) => (m.values as { labels: object; value: number; metricName?: string }[]).map(({ labels, value, metricName }) => ({ labels, value, metricName })));
+    expect(await samples(ours)).toEqual(await samples(theirs));
+  });
+
+  it('ignores values that are not finite, which would poison the sum', async () => {
+    const { ours, histogram } = twins([['GET', '/x', '200', 0.01]]);
+    const series = histogram.seriesOf('GET', '/x', '200');
+    histogram.observe(series, Number.NaN);
+    histogram.observe(series, Infinity);
+    expect(series.count).toBe(1);
+    expect(await prometheusText(ours)).toContain('_sum{method="GET",route="/x",status_code="200"} 0.01');
+  });
+
   it('drops its series on reset and marks them dead for holders', async () => {
     const { ours, histogram } = twins([['GET', '/x', '200', 0.01]]);
     const held = histogram.seriesOf('GET', '/x', '200');
@@ -113,7 +136,7 @@ describe('/metrics with the library histogram', () => {
     const { obs } = observed({ collectDefaultMetrics: false });
     obs.registry.setDefaultLabels({ region: 'eu-1' });
     const { app, text } = await scrape(obs);
-    expect(text).toContain('http_server_request_duration_seconds_count{method="GET",route="/users/:id",status_code="200",region="eu-1"} 1');
+    expect(text).toContain('http_server_request_duration_seconds_count{region="eu-1",method="GET",route="/users/:id",status_code="200"} 1');
     const open = await request(app).get('/metrics').set('Accept', 'application/openmetrics-text; version=1.0.0').expect(200);
     expect(open.text).toMatch(/http_server_request_duration_seconds_count\{[^}]*region="eu-1"[^}]*\} 1/);
     obs.close();

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { Registry } from 'prom-client';
-import { httpMetrics } from '../../src';
+import { httpLogger, httpMetrics, slowRequests } from '../../src';
+import { LogCapture } from '../helpers/log-capture';
 import { EXPRESS_VERSIONS } from '../helpers/app';
 
 const count = (text: string, labels: string) =>
@@ -47,5 +48,37 @@ describe.each(EXPRESS_VERSIONS)('httpMetrics() on its own (%s)', (_name, express
   it('rejects options that only concern the monitoring router, and invalid ones', () => {
     expect(() => httpMetrics({ metricsPath: '/m' } as never)).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_UNKNOWN_KEY' }));
     expect(() => httpMetrics({ maxRouteLabels: 0 })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('standalone pieces share one start time (%s)', (_name, expressFactory) => {
+  it('measures from the first piece mounted, without requestId()', async () => {
+    const logs = new LogCapture();
+    const metrics = httpMetrics({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    app.use(httpLogger({ logDestination: logs, env: {} }));
+    app.use((_req, _res, next) => {
+      const end = performance.now() + 40;
+      while (performance.now() < end); // 40 ms between the logger and the metrics middleware
+      next();
+    });
+    app.use(metrics);
+    app.use(slowRequests({ slowRequestMs: 30, logDestination: logs, env: {} }));
+    app.get('/x', (_req, res) => {
+      res.send('x');
+    });
+    try {
+      await request(app).get('/x').expect(200);
+      // The slow line is "slow request" at completion, or "request still running" if a sweep came first.
+      const isSlowLine = (x: Record<string, any>) => x.msg === 'slow request' || x.msg === 'request still running';
+      const lines = await logs.waitFor((l) => l.some((x) => x.msg === 'request completed') && l.some(isSlowLine));
+      expect(lines.find((x) => x.msg === 'request completed')!.responseTime).toBeGreaterThanOrEqual(40);
+      const slow = lines.find(isSlowLine)!;
+      expect(slow.responseTime ?? slow.elapsedMs).toBeGreaterThanOrEqual(40);
+      const sum = /^http_server_request_duration_seconds_sum\{[^}]*route="\/x"[^}]*\} ([\d.e-]+)$/m.exec(await metrics.registry.metrics());
+      expect(Number(sum?.[1])).toBeGreaterThanOrEqual(0.04);
+    } finally {
+      metrics.close();
+    }
   });
 });

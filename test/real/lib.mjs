@@ -119,7 +119,15 @@ export function start(command, args, options = {}) {
 export async function stop(proc, signal = 'SIGTERM') {
   if (proc.exited) return;
   process.kill(proc.child.pid, signal);
-  await Promise.race([proc.done, sleep(15_000).then(() => process.kill(proc.child.pid, 'SIGKILL'))]);
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      if (!proc.exited) proc.child.kill('SIGKILL');
+      resolve();
+    }, 15_000);
+  });
+  await Promise.race([proc.done, deadline]);
+  clearTimeout(timer);
 }
 
 /** Runs a command to completion; throws with its output when it fails. */

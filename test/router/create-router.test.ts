@@ -1,9 +1,11 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { EXPRESS_VERSIONS, observed } from '../helpers/app';
 
 describe.each(EXPRESS_VERSIONS)('monitoring router path matching (%s)', (_name, expressFactory) => {
-  function build(prefix?: string) {
-    const { obs, logs } = observed({ collectDefaultMetrics: false });
+  function build(prefix?: string, options: Parameters<typeof observed>[0] = {}) {
+    const { obs, logs } = observed({ collectDefaultMetrics: false, ...options });
     const app = expressFactory();
     app.use(obs.middleware);
     if (prefix === undefined) app.use(obs.router);
@@ -31,6 +33,35 @@ describe.each(EXPRESS_VERSIONS)('monitoring router path matching (%s)', (_name, 
     const post = await request(app).post('/metrics');
     expect(post.status).toBe(404);
     expect(post.body).toEqual({ app: true, method: 'POST', url: '/metrics' });
+  });
+
+  it('serves configured paths that end with a slash, with or without it, as Express does', async () => {
+    const { app } = build(undefined, { metricsPath: '/internal/metrics/', healthPath: '/Status/' });
+    for (const path of ['/internal/metrics/', '/internal/metrics', '/INTERNAL/Metrics?x=1', '/status', '/status/']) {
+      const res = await request(app).get(path);
+      expect({ path, status: res.status, app: res.body?.app }).toEqual({ path, status: 200, app: undefined });
+    }
+    expect((await request(app).get('/internal/metricsx')).body.app).toBe(true);
+  });
+
+  it('leaves absolute-form targets and fragments to Express, which serves them like the plain path', async () => {
+    const { app } = build();
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      for (const target of [`http://127.0.0.1:${port}/metrics`, '/metrics#top']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, path: target }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject);
+        });
+        expect({ target, status }).toEqual({ target, status: 200 });
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('matches relative to its mount path', async () => {
