@@ -1,3 +1,5 @@
+import { escapeLabelValue, formatSampleValue, kExpositionText } from './exposition';
+
 /** One label combination of a {@link DurationHistogram}. */
 export interface HistogramSeries {
   readonly labels: Readonly<Record<string, string>>;
@@ -18,21 +20,6 @@ interface MetricValue {
   sharedLabels?: Record<string, string>;
   metricName: string;
 }
-
-/** Escapes a label value for the Prometheus and OpenMetrics text formats. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function formatNumber(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
-}
-
-/** The method a metric offers to write its own exposition text, found by the `/metrics` endpoint. */
-export const kExpositionText = Symbol('express-observability.expositionText');
 
 /**
  * A Prometheus histogram for request durations, registered on a prom-client Registry like any metric. Each label
@@ -55,7 +42,7 @@ export class DurationHistogram {
     buckets: readonly number[],
   ) {
     this.bounds = Float64Array.from(buckets);
-    this.leText = [...buckets.map(formatNumber), '+Inf'];
+    this.leText = [...buckets.map(formatSampleValue), '+Inf'];
   }
 
   /** The series of these label values (in the order of the label names), created on first use. */
@@ -86,20 +73,11 @@ export class DurationHistogram {
     series.count += 1;
   }
 
-  /** prom-client's metric interface: the samples, as `getMetricsAsJSON()` reads them. */
+  /** prom-client's metric interface: the samples, as `getMetricsAsJSON()` reads them (labels merged, `le` first). */
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
-    const values: MetricValue[] = [];
-    const bucketName = `${this.name}_bucket`;
-    for (const series of this.series.values()) {
-      let cumulative = 0;
-      for (let i = 0; i < series.counts.length; i++) {
-        cumulative += series.counts[i]!;
-        values.push({ metricName: bucketName, labels: { le: i < this.bounds.length ? this.bounds[i]! : '+Inf', ...series.labels }, value: cumulative });
-      }
-      values.push({ metricName: `${this.name}_sum`, labels: { ...series.labels }, value: series.sum });
-      values.push({ metricName: `${this.name}_count`, labels: { ...series.labels }, value: series.count });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    const data = this.getForPromString();
+    data.values = data.values.map(({ metricName, labels, sharedLabels, value }) => ({ metricName, labels: { ...labels, ...sharedLabels }, value }));
+    return data;
   }
 
   /**
@@ -145,7 +123,7 @@ export class DurationHistogram {
         out += `\n${name}_bucket{le="${le[i]}${tail}${cumulative}`;
       }
       const braced = labels === '' ? '' : `{${labels}}`;
-      out += `\n${name}_sum${braced} ${formatNumber(series.sum)}\n${name}_count${braced} ${series.count}`;
+      out += `\n${name}_sum${braced} ${formatSampleValue(series.sum)}\n${name}_count${braced} ${series.count}`;
     }
     return out;
   }

@@ -1,19 +1,8 @@
 import { Registry } from 'prom-client';
-import { kExpositionText } from './duration-histogram';
+import { escapeLabelValue, formatSampleValue, kExpositionText } from './exposition';
 
 /** Content type of OpenMetrics 1.0.0 text. */
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-
-function escapeLabel(value: unknown): string {
-  return String(value).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
-}
 
 const TYPES: Readonly<Record<string, string>> = { counter: 'counter', gauge: 'gauge', histogram: 'histogram', summary: 'summary' };
 
@@ -37,14 +26,14 @@ function hasDefaultLabels(registry: Registry): boolean {
 function formatFamily(metric: { name: string; help: string; type: unknown; values: unknown }): string {
   const type = TYPES[String(metric.type)] ?? 'unknown';
   const family = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
-  let out = `# TYPE ${family} ${type}\n# HELP ${family} ${escapeLabel(metric.help)}\n`;
+  let out = `# TYPE ${family} ${type}\n# HELP ${family} ${escapeLabelValue(metric.help)}\n`;
   for (const sample of metric.values as { value: number; labels: Record<string, unknown>; metricName?: string }[]) {
     let name = sample.metricName ?? metric.name;
     if (type === 'counter' && !name.endsWith('_total')) name = `${family}_total`;
     const labels = Object.entries(sample.labels ?? {})
       .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-    out += `${name}${labels.length > 0 ? `{${labels.join(',')}}` : ''} ${formatValue(sample.value)}\n`;
+      .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+    out += `${name}${labels.length > 0 ? `{${labels.join(',')}}` : ''} ${formatSampleValue(sample.value)}\n`;
   }
   return out;
 }
