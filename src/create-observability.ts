@@ -9,7 +9,6 @@ import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLog
 import {
   buildHttpLogWriter,
   HTTP_LOG_OPTION_SCHEMA,
-  loggedUrl,
   observeRequest,
   resolveHttpLogOptions,
   type HttpLogOptions,
@@ -37,6 +36,7 @@ import {
   resolveSlowRequestOptions,
   SLOW_REQUEST_OPTION_SCHEMA,
   type SlowRequestOptions,
+  slowLineFields,
 } from './middleware/slow-requests';
 import type { NextFunction } from './middleware/types';
 import { buildShutdownController, type ShutdownHook } from './health/graceful-shutdown';
@@ -183,10 +183,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       metrics.countSlow(req.method, route);
       slowLogger.warn(
         {
-          reqId: req.id,
-          traceId: stateOf(req).context?.traceId,
-          spanId: stateOf(req).context?.spanId,
-          req: { method: req.method, url: loggedUrl(req, redactor), route: route ?? null },
+          ...slowLineFields(req, route, redactor),
           elapsedMs: Math.round(elapsedMs),
           slowThresholdMs: thresholdMs,
         },
@@ -220,10 +217,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     else if (verdict.slow && !verdict.reportedInFlight) {
       slowLogger.warn(
         {
-          reqId: req.id,
-          traceId: done.state.context?.traceId,
-          spanId: done.state.context?.spanId,
-          req: { method: req.method, url: loggedUrl(req, redactor), route: done.route ?? null },
+          ...slowLineFields(req, done.route, redactor),
           responseTime: Math.round(done.durationMs * 1000) / 1000,
           slowThresholdMs: verdict.thresholdMs,
         },

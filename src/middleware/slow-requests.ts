@@ -4,6 +4,7 @@ import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '.
 import { envInteger, type EnvSource } from '../config/env';
 import { getRequestContext, outsideContext } from '../context/request-context';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
+import type { Redactor } from '../logging/redact';
 import { loggedUrl, observeRequest } from '../logging/http-logger';
 import { describeCompletion } from './completion';
 import { peekState, stateOf } from './request-state';
@@ -155,6 +156,17 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   };
 }
 
+/** The fields identifying a request on its "request still running" and "slow request" lines. */
+export function slowLineFields(req: IncomingMessage, route: string | undefined, redactor: Redactor): Record<string, unknown> {
+  const ctx = peekState(req)?.context;
+  return {
+    reqId: req.id,
+    traceId: ctx?.traceId,
+    spanId: ctx?.spanId,
+    req: { method: req.method, url: loggedUrl(req, redactor), route: route ?? null },
+  };
+}
+
 /** Options of the standalone {@link slowRequests}: thresholds plus a logger or the options to build one. */
 export interface SlowRequestsOptions extends SlowRequestOptions, LoggerOptions {
   /** Logger for the `"request still running"` and `"slow request"` lines. Default: one built from the logger options. */
@@ -184,18 +196,9 @@ export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMid
   const resolved = resolveSlowRequestOptions(validated, validated.env ?? process.env);
   const { logger, redactor } = loggerFor(validated);
   const instance = {};
-  function describe(req: IncomingMessage, route: string | undefined) {
-    const ctx = peekState(req)?.context;
-    return {
-      reqId: (req as { id?: unknown }).id,
-      traceId: ctx?.traceId,
-      spanId: ctx?.spanId,
-      req: { method: req.method, url: loggedUrl(req, redactor), route: route ?? null },
-    };
-  }
   const monitor = buildSlowRequestMonitor(resolved, {
     stillRunning(req, elapsedMs, thresholdMs, route) {
-      logger.warn({ ...describe(req, route), elapsedMs: Math.round(elapsedMs), slowThresholdMs: thresholdMs }, 'request still running');
+      logger.warn({ ...slowLineFields(req, route, redactor), elapsedMs: Math.round(elapsedMs), slowThresholdMs: thresholdMs }, 'request still running');
     },
   });
   function onResponseClose(this: ServerResponse): void {
@@ -204,7 +207,7 @@ export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMid
       const verdict = monitor.finish(done.req, done.route, done.durationMs);
       if (verdict.slow && !verdict.reportedInFlight && !done.state.monitoring) {
         logger.warn(
-          { ...describe(done.req, done.route), responseTime: Math.round(done.durationMs * 1000) / 1000, slowThresholdMs: verdict.thresholdMs },
+          { ...slowLineFields(done.req, done.route, redactor), responseTime: Math.round(done.durationMs * 1000) / 1000, slowThresholdMs: verdict.thresholdMs },
           'slow request',
         );
       }
