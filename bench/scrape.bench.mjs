@@ -70,15 +70,16 @@ for (const metric of (await obs.registry.getMetricsAsJSON()).filter((m) => m.nam
 }
 
 // What GET /metrics sends, fetched the way Prometheus does (text format), and prom-client's registry.metrics().
-async function ours() {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics', agent }, (res) => {
+/** Fetches `path` from `port` over the shared keep-alive agent; resolves with the body's size. */
+const fetchBytes = (atPort, path) =>
+  new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: atPort, path, agent }, (res) => {
       let bytes = 0;
       res.on('data', (c) => (bytes += c.length));
       res.on('end', () => resolve(bytes));
     }).on('error', reject);
   });
-}
+const ours = () => fetchBytes(port, '/metrics');
 async function render(fn) {
   const start = performance.now();
   let bytes = 0;
@@ -92,14 +93,7 @@ plain.get('/metrics', async (_req, res) => res.type('text/plain').send(await the
 const plainServer = await new Promise((resolve) => {
   const s = plain.listen(0, '127.0.0.1', () => resolve(s));
 });
-const promClientHttp = () =>
-  new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: plainServer.address().port, path: '/metrics', agent }, (res) => {
-      let bytes = 0;
-      res.on('data', (c) => (bytes += c.length));
-      res.on('end', () => resolve(bytes));
-    }).on('error', reject);
-  });
+const promClientHttp = () => fetchBytes(plainServer.address().port, '/metrics');
 
 const variants = [
   ['express-observability GET /metrics (HTTP)', ours],

@@ -52,12 +52,10 @@ export function httpMetrics(options: HttpMetricsOptions = {}): HttpMetricsMiddle
   const store = buildPercentileStore(resolved.store);
   const metrics = buildHttpMetrics(resolved, store);
   const instance = {};
-  const counted = new WeakSet<IncomingMessage>();
 
   function onResponseClose(this: ServerResponse): void {
+    // Registered once per request that was counted in flight ('close' fires once).
     const req = this.req;
-    if (!counted.has(req)) return;
-    counted.delete(req);
     metrics.requestEnded();
     try {
       const done = describeCompletion(this, performance.now());
@@ -72,7 +70,6 @@ export function httpMetrics(options: HttpMetricsOptions = {}): HttpMetricsMiddle
     if (state.metricsBy !== instance) {
       state.metricsBy = instance;
       observeRequest(req, state.context?.startTime ?? getRequestContext()?.startTime ?? performance.now());
-      counted.add(req);
       metrics.requestStarted();
       res.on('close', onResponseClose);
     }
