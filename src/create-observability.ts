@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
 import { buildRequestContext, runWithContext } from './context/request-context';
 import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
@@ -227,6 +227,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
 
   function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory('obs.middleware', req);
     const state = stateOf(req);
     // Mounted twice on one request path (an app and a sub-app): observe once.
     if (state.observedBy === instance) {

@@ -95,6 +95,24 @@ export function assertNotUsedAsMiddleware(factoryName: string, args: ArrayLike<u
   }
 }
 
+/**
+ * The error for middleware called as if it were a factory (`app.use(obs.middleware())`), or called by hand without
+ * a `next` function. Middleware builds it only when `next` is not a function, so the request path pays one
+ * `typeof` check. `name` is `obs.middleware`-style for members of an instance and the factory name (`httpLogger`)
+ * for the middleware a standalone factory returns; `req` is the middleware's request argument.
+ */
+export function middlewareCalledAsFactory(name: string, req: unknown): ObservabilityError {
+  const member = name.startsWith('obs.');
+  const what = member ? name : `the middleware returned by ${name}()`;
+  const mount = member ? `app.use(${name})` : `app.use(${name}(${name === 'requestId' ? '' : '{ ... }'}))`;
+  return new ObservabilityError(
+    'OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY',
+    isRequestLike(req)
+      ? `${what} was called without a next function: mount it and let Express call it, e.g. ${mount}`
+      : `${what} is already middleware: mount it without calling it, e.g. ${mount}`,
+  );
+}
+
 /** Duck typing for objects the library only calls: an object with each of these methods. */
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
   if (value === null || typeof value !== 'object') return false;

@@ -19,6 +19,8 @@ export const ERROR_CODES = Object.freeze({
   OBS_ERR_INVALID_ARGUMENT: 'invalid argument',
   /** A factory such as `createObservability` was mounted with `app.use()` without being called. */
   OBS_ERR_FACTORY_USED_AS_MIDDLEWARE: 'factory mounted as middleware without being called',
+  /** A middleware such as `obs.middleware` was called as if it were a factory (`app.use(obs.middleware())`). */
+  OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY: 'middleware called as if it were a factory',
   /** The log file (option `logFile` or `LOG_FILE`) cannot be created or opened for appending. */
   OBS_ERR_LOG_FILE_UNWRITABLE: 'log file cannot be opened',
   /** The metrics registry already holds a metric of the same name (a registry shared by two instances). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
 import type { NextFunction } from '../middleware/types';
 import { describeCompletion, type CompletedRequest } from '../middleware/completion';
@@ -234,7 +234,7 @@ export function buildHttpLogWriter(
         // A value JSON cannot represent (a BigInt in an error's fields): pino's safe serializer handles it below.
       }
       if (text !== undefined) {
-        direct.write(level, text);
+        direct.write(LEVEL_VALUES[level], level, text, line);
         return;
       }
     }
@@ -290,6 +290,7 @@ export function httpLogger(options: HttpLoggerOptions = {}) {
     }
   }
   return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory('httpLogger', req);
     const state = stateOf(req);
     state.context ??= getRequestContext();
     req.log = logger;

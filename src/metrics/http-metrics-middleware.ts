@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { EnvSource } from '../config/env';
-import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
 import { describeCompletion } from '../middleware/completion';
 import { stateOf } from '../middleware/request-state';
@@ -66,6 +66,7 @@ export function httpMetrics(options: HttpMetricsOptions = {}): HttpMetricsMiddle
   }
 
   const middleware = function httpMetricsMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory('httpMetrics', req);
     const state = stateOf(req);
     if (state.metricsBy !== instance) {
       state.metricsBy = instance;

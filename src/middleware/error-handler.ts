@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { envString, type EnvSource } from '../config/env';
-import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
 import type { Redactor } from '../logging/redact';
 import { BODY_PARSE_MESSAGE, serializeError } from '../logging/serialize-error';
@@ -75,10 +75,17 @@ type ErrorRequest = IncomingMessage & { id?: unknown };
 
 export type ErrorMiddleware = (err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction) => void;
 
-export function buildErrorHandler(resolved: ResolvedErrorHandlerOptions, logger: Logger, redactor: Redactor): ErrorMiddleware {
+/** `name` is how the handler is reached in the application (`obs.errorHandler`, or `errorHandler` standalone), for misuse errors. */
+export function buildErrorHandler(
+  resolved: ResolvedErrorHandlerOptions,
+  logger: Logger,
+  redactor: Redactor,
+  name = 'obs.errorHandler',
+): ErrorMiddleware {
   const expose = resolved.exposeErrorDetails;
   // Four parameters: Express recognises error middleware by its arity.
   return function errorHandler(err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction): void {
+    if (typeof _next !== 'function') throw middlewareCalledAsFactory(name, req);
     const status = statusOf(err);
     const state = peekState(req);
     if (state?.logged === true) {
@@ -136,5 +143,5 @@ export function errorHandler(options: StandaloneErrorHandlerOptions = {}): Error
   const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...ERROR_HANDLER_OPTION_SCHEMA, logger: { type: 'logger' } };
   const validated = validateOptions<StandaloneErrorHandlerOptions>('errorHandler', options, schema);
   const { logger, redactor } = loggerFor(validated);
-  return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger, redactor);
+  return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger, redactor, 'errorHandler');
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { buildRequestContext, runWithContext } from '../context/request-context';
 import type { NextFunction } from './types';
 
@@ -105,6 +105,7 @@ export function requestId(options: RequestIdOptions = {}) {
   const resolved = resolveRequestIdOptions(validateOptions<RequestIdOptions>('requestId', options, REQUEST_ID_OPTION_SCHEMA));
   const assign = buildAssignRequestId(resolved);
   return function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory('requestId', req);
     const start = performance.now();
     const id = assign(req, res);
     runWithContext(buildRequestContext(req, id, start), next);

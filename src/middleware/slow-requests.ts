@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { envInteger, type EnvSource } from '../config/env';
 import { getRequestContext, outsideContext } from '../context/request-context';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
@@ -217,6 +217,7 @@ export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMid
     }
   }
   const middleware = function slowRequestsMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory('slowRequests', req);
     const state = stateOf(req);
     if (state.slowBy !== instance) {
       state.slowBy = instance;

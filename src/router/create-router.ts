@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
 import helmet from 'helmet';
+import { middlewareCalledAsFactory } from '../config/validate-options';
 import type { NextFunction } from '../middleware/types';
 
 /** A monitoring endpoint: the router marks the request as monitoring before calling it. */
@@ -50,6 +51,7 @@ export function createMonitoringRouter({ routes, markMonitoring }: MonitoringRou
     });
   }
   return function monitoringRouter(req, res, next) {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory('obs.router', req);
     const url = req.url ?? '/';
     // Absolute-form targets (`GET http://host/metrics`) and fragments are left to Express's own parsing.
     const plain = url.charCodeAt(0) === 0x2f && !url.includes('#');
