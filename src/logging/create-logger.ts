@@ -159,13 +159,18 @@ const isoTimestamp = (): string => `,"time":"${isoNow()}"`;
 
 /**
  * What a logger built here writes before a line's own fields, so the request path can write its completion line
- * straight to the destination in the exact shape pino would give it.
+ * straight to the destination in the exact shape pino would give it, and tell the destination its level the way
+ * pino does.
  */
 export interface DirectLineWriter {
   /** Whether lines at this pino level number are written now (the logger's level can change at run time). */
   enabled(levelValue: number): boolean;
-  /** Writes one line: `fields` is the JSON text of the line's own fields, braces included. */
-  write(levelLabel: string, fields: string): void;
+  /**
+   * Writes one line: `fields` is the JSON text of `line`, the line's own fields with braces included; `levelValue`
+   * is pino's number for `levelLabel`. Destinations that route by level (see {@link buildLogger}) get
+   * `levelValue`, `line` and its `msg` as pino's metadata.
+   */
+  write(levelValue: number, levelLabel: string, fields: string, line: { readonly msg?: unknown }): void;
 }
 const directWriters = new WeakMap<Logger, DirectLineWriter>();
 
@@ -245,19 +250,51 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return buildLogger(resolved, createRedactor(resolved.redactKeys));
 }
 
-/** Builds a logger from resolved options; shared with `createObservability`. */
+/**
+ * A destination that routes lines by level in-process (`pino.multistream`, and streams of
+ * `pino-abstract-transport` or `pino-pretty`) carries pino's metadata symbol: pino sets `lastLevel`, `lastMsg`,
+ * `lastObj`, `lastTime` and `lastLogger` on it before each write, and it reads them instead of parsing the line.
+ * Other destinations (`pino.destination`, plain streams, `pino.transport`, whose worker reads the level from the
+ * line's text) get the text alone.
+ */
+interface MetadataDestination {
+  write(line: string): unknown;
+  lastLevel?: number;
+  lastMsg?: unknown;
+  lastObj?: unknown;
+  lastTime?: string;
+  lastLogger?: unknown;
+}
+
+/**
+ * Builds a logger from resolved options; shared with `createObservability`. The logger's direct writer (see
+ * {@link directLineWriter}) does for its destination exactly what pino's own write does: the metadata of a
+ * destination that asks for it, then the text.
+ */
 export function buildLogger(resolved: ResolvedLoggerOptions, redactor: Redactor): Logger {
   const options = buildPinoOptions(resolved, redactor);
   const logger = pino(options, buildDestination(resolved) as DestinationStream);
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { write(line: string): unknown };
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as MetadataDestination;
   // The same text pino writes for `base` (see buildPinoOptions), kept in step by a test comparing both lines.
   const base = JSON.stringify(options.base).slice(1, -1);
-  directWriters.set(logger, {
-    enabled: (levelValue) => levelValue >= logger.levelVal,
-    write(levelLabel, fields) {
-      stream.write(`{"level":"${levelLabel}","time":"${isoNow()}",${base},${fields.slice(1)}\n`);
-    },
-  });
+  const enabled = (levelValue: number): boolean => levelValue >= logger.levelVal;
+  // Decided once, as pino's own write reads it (proto.js): a destination asks for metadata when it is made.
+  const wantsMetadata = (stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] === true;
+  const write: DirectLineWriter['write'] = wantsMetadata
+    ? function writeWithMetadata(levelValue, levelLabel, fields, line) {
+        const time = isoNow();
+        stream.lastLevel = levelValue;
+        stream.lastObj = line;
+        stream.lastMsg = line.msg;
+        // pino's lastTime is the time's JSON text, quotes included.
+        stream.lastTime = `"${time}"`;
+        stream.lastLogger = logger;
+        stream.write(`{"level":"${levelLabel}","time":"${time}",${base},${fields.slice(1)}\n`);
+      }
+    : function writeText(_levelValue, levelLabel, fields) {
+        stream.write(`{"level":"${levelLabel}","time":"${isoNow()}",${base},${fields.slice(1)}\n`);
+      };
+  directWriters.set(logger, { enabled, write });
   return logger;
 }
 
