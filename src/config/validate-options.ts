@@ -3,7 +3,14 @@ import { isPlainObjectAnyRealm } from '../logging/redact';
 
 /** How one option is checked. Kept as data so every component declares its options in one place. */
 export type OptionRule =
-  | { readonly type: 'string'; readonly nonEmpty?: boolean; readonly pattern?: RegExp; readonly patternText?: string }
+  | {
+      readonly type: 'string';
+      readonly nonEmpty?: boolean;
+      readonly pattern?: RegExp;
+      readonly patternText?: string;
+      /** Further check: returns why the value can never work (completing "must not be <value>: ..."), or undefined. */
+      readonly refuse?: (value: string) => string | undefined;
+    }
   | { readonly type: 'boolean' }
   | { readonly type: 'integer'; readonly min: number; readonly max: number }
   | { readonly type: 'number'; readonly min: number; readonly max: number }
@@ -140,6 +147,12 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
           key,
         );
       }
+      if (rule.refuse) {
+        const reason = rule.refuse(value as string);
+        if (reason !== undefined) {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" must not be ${describe(value)}: ${reason}`, key);
+        }
+      }
       return;
     case 'boolean':
       if (typeof value !== 'boolean') wrongType('a boolean');
@@ -200,7 +213,7 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       if (!hasMethods(value, ['write'])) wrongType('a writable stream (an object with a write(chunk) method)');
       return;
     case 'logger':
-      if (!hasMethods(value, ['info', 'child'])) wrongType('a pino logger');
+      if (!hasMethods(value, ['info', 'warn', 'error'])) wrongType('a logger with info, warn and error methods (a pino logger, for example)');
       return;
     case 'env':
       if (!isPlainObject(value) && value !== process.env) wrongType('an object of environment variables');

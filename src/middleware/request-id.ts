@@ -36,10 +36,52 @@ export const REQUEST_ID_DEFAULTS = Object.freeze({
   requestIdMaxLength: 128,
 });
 
+/** An HTTP field name: one or more `tchar` (RFC 9110, section 5.6.2). */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
+/**
+ * Headers that can never carry a request id, by why. The id is read from the request header and written to the
+ * response header of the same name, so each of these would break framing, be dropped or rewritten by proxies, put
+ * credentials in the logs as `reqId`, or replace a value clients, caches or browsers act on. Documented in
+ * docs/configuration.md.
+ */
+export const RESERVED_REQUEST_ID_HEADERS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  'it frames the message or belongs to a single connection (hop-by-hop), so a request id there would corrupt the response or be dropped by proxies':
+    ['connection', 'content-length', 'expect', 'host', 'http2-settings', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'],
+  'it carries credentials or cookies, which would then be logged and echoed as the request id':
+    ['authorization', 'cookie', 'proxy-authenticate', 'proxy-authorization', 'set-cookie', 'set-cookie2', 'www-authenticate'],
+  'HTTP gives it a meaning of its own that clients, caches and proxies act on':
+    ['accept', 'age', 'allow', 'cache-control', 'date', 'etag', 'expires', 'last-modified', 'link', 'location', 'pragma', 'range', 'refresh', 'retry-after', 'server', 'vary', 'warning'],
+  'proxies, browsers or tracing set it with a meaning of its own':
+    ['dnt', 'forwarded', 'origin', 'referer', 'traceparent', 'tracestate', 'user-agent', 'via', 'x-real-ip'],
+});
+/** Families of reserved headers, by prefix. */
+export const RESERVED_REQUEST_ID_HEADER_PREFIXES: Readonly<Record<string, string>> = Object.freeze({
+  'content-': 'content-* headers describe the body, so a request id there would corrupt the response',
+  'if-': 'if-* headers make requests conditional',
+  'accept-': 'accept-* headers negotiate the response',
+  'proxy-': 'proxy-* headers belong to a single hop',
+  'access-control-': 'access-control-* headers are CORS decisions browsers act on',
+  'sec-': 'sec-* headers are set by browsers only',
+  'x-forwarded-': 'x-forwarded-* headers are set by proxies',
+});
+const RESERVED_BY_NAME = new Map(
+  Object.entries(RESERVED_REQUEST_ID_HEADERS).flatMap(([reason, names]) => names.map((name) => [name, reason] as const)),
+);
+
+/** Why `header` cannot be the request id header, or undefined when it can. */
+function refuseRequestIdHeader(header: string): string | undefined {
+  const lower = header.toLowerCase();
+  let reason = RESERVED_BY_NAME.get(lower);
+  if (reason === undefined) {
+    const prefix = Object.keys(RESERVED_REQUEST_ID_HEADER_PREFIXES).find((p) => lower.startsWith(p));
+    if (prefix !== undefined) reason = RESERVED_REQUEST_ID_HEADER_PREFIXES[prefix];
+  }
+  return reason === undefined ? undefined : `${reason}. Use a header of its own, such as "x-request-id" (the default)`;
+}
+
 export const REQUEST_ID_OPTION_SCHEMA: OptionSchema = Object.freeze({
-  requestIdHeader: { type: 'string', pattern: HEADER_NAME, patternText: 'a valid HTTP header name' },
+  requestIdHeader: { type: 'string', pattern: HEADER_NAME, patternText: 'a valid HTTP header name', refuse: refuseRequestIdHeader },
   trustRequestId: { type: 'boolean' },
   requestIdMaxLength: { type: 'integer', min: 1, max: 1024 },
   generateRequestId: { type: 'function' },

@@ -8,6 +8,7 @@ import { envBoolean, envEnum, envInteger, envString } from '../../src/config/env
 import {
   assertNotUsedAsMiddleware,
   isPlainObject,
+  middlewareCalledAsFactory,
   suggestKey,
   validateOptions,
   type OptionSchema,
@@ -18,6 +19,7 @@ const SCHEMA: OptionSchema = Object.freeze({
   serviceName: { type: 'string', nonEmpty: true },
   headerName: { type: 'string', pattern: /^[a-z-]+$/, patternText: 'a lower-case header name' },
   plainPattern: { type: 'string', pattern: /^\d+$/ },
+  refused: { type: 'string', pattern: /^[a-z-]+$/, refuse: (v) => (v === 'host' ? 'it is taken' : undefined) },
   anyString: { type: 'string' },
   enabled: { type: 'boolean' },
   slowRequestMs: { type: 'integer', min: 0, max: 60_000 },
@@ -174,6 +176,7 @@ describe('validateOptions: out of range / not in enum -> OBS_ERR_OPTIONS_INVALID
     ['headerName', 'X-Request-Id'],
     ['headerName', 'x id'],
     ['plainPattern', '12a'],
+    ['refused', 'host'],
     ['slowRequestMs', -1],
     ['slowRequestMs', 60_001],
     ['slowRequestMs', Number.MAX_SAFE_INTEGER],
@@ -194,6 +197,15 @@ describe('validateOptions: out of range / not in enum -> OBS_ERR_OPTIONS_INVALID
     expect(expectCode({ headerName: 'X' }, 'OBS_ERR_OPTIONS_INVALID_VALUE').message).toContain('a lower-case header name');
     expect(expectCode({ plainPattern: 'x' }, 'OBS_ERR_OPTIONS_INVALID_VALUE').message).toContain(String(/^\d+$/));
     expect(expectCode({ redactKeys: ['a', 'b', 'c', 'd'] }, 'OBS_ERR_OPTIONS_INVALID_VALUE').message).toContain('at most 3');
+    expect(expectCode({ refused: 'host' }, 'OBS_ERR_OPTIONS_INVALID_VALUE').message).toBe(
+      'OBS_ERR_OPTIONS_INVALID_VALUE: option "refused" must not be the string "host": it is taken',
+    );
+    // The pattern is checked first, so `refuse` only sees values that have the right shape.
+    expect(expectCode({ refused: 'HOST' }, 'OBS_ERR_OPTIONS_INVALID_VALUE').message).toContain('matching');
+  });
+
+  it('accepts a value that refuse() lets through', () => {
+    expect(validateOptions('c', { refused: 'x-id' }, SCHEMA)).toEqual({ refused: 'x-id' });
   });
 });
 
@@ -402,6 +414,22 @@ describe('assertNotUsedAsMiddleware', () => {
     ['options plus an extra argument', [{ method: 'GET' }, { headers: {} }]],
   ])('does not throw for %s', (_what, args) => {
     expect(() => assertNotUsedAsMiddleware('requestId', args)).not.toThrow();
+  });
+});
+
+describe('middlewareCalledAsFactory', () => {
+  it('names members of obs and standalone middleware, and tells a call as a factory from a call without next', () => {
+    const req = new IncomingMessage(new Socket());
+    req.method = 'GET';
+    expect(middlewareCalledAsFactory('obs.router', undefined)).toMatchObject({
+      code: 'OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY',
+      message: 'OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY: obs.router is already middleware: mount it without calling it, e.g. app.use(obs.router)',
+    });
+    expect(middlewareCalledAsFactory('httpMetrics', { serviceName: 'x' }).message).toContain(
+      'the middleware returned by httpMetrics() is already middleware: mount it without calling it, e.g. app.use(httpMetrics({ ... }))',
+    );
+    expect(middlewareCalledAsFactory('requestId', req).message).toContain('was called without a next function');
+    expect(middlewareCalledAsFactory('requestId', req).message).toContain('app.use(requestId())');
   });
 });
 

@@ -1,7 +1,11 @@
 import express from 'express';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { resolve } from 'node:path';
 import request from 'supertest';
-import { getRequestContext, requestId } from '../../src';
+import { createObservability, getRequestContext, httpLogger, requestId } from '../../src';
+import { RESERVED_REQUEST_ID_HEADER_PREFIXES, RESERVED_REQUEST_ID_HEADERS } from '../../src/middleware/request-id';
+import { LogCapture } from '../helpers/log-capture';
 import { EXPRESS_VERSIONS, observed } from '../helpers/app';
 import { rawRequest } from '../helpers/raw-http';
 
@@ -115,6 +119,64 @@ describe('requestId() standalone', () => {
     expect(() => requestId({ requestIdMaxLength: 0 })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(() => requestId({ trustRequestID: true } as any)).toThrow(/did you mean trustRequestId\?/);
   });
+});
+
+describe('requestIdHeader validation', () => {
+  // Framing, hop-by-hop, credential and other headers with their own meaning: reading an id from them or writing an
+  // id into them breaks responses (content-length, transfer-encoding), leaks credentials into logs (authorization,
+  // cookie) or confuses proxies (connection, host).
+  const reserved = [
+    'content-length', 'content-type', 'transfer-encoding', 'connection', 'host', 'keep-alive', 'upgrade', 'te',
+    'trailer', 'proxy-connection', 'set-cookie', 'cookie', 'authorization', 'proxy-authorization', 'expect', 'date',
+    'content-encoding', 'location', 'cache-control', 'etag', 'vary', 'if-none-match', 'accept', 'accept-encoding',
+    'origin', 'forwarded', 'x-forwarded-for', 'traceparent', 'tracestate', 'www-authenticate', 'range', 'via',
+    'sec-fetch-site', 'access-control-allow-origin',
+  ];
+  it.each(reserved)('refuses "%s" (in any case) at construction, in every factory that takes it', (header) => {
+    const variants = [header, header.toUpperCase(), header.replace(/(^|-)([a-z])/g, (m) => m.toUpperCase())];
+    for (const value of variants) {
+      const expected = expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE', key: 'requestIdHeader' });
+      expect(() => requestId({ requestIdHeader: value })).toThrow(expected);
+      expect(() => createObservability({ requestIdHeader: value, logDestination: new LogCapture(), env: {} })).toThrow(expected);
+      expect(() => httpLogger({ requestIdHeader: value, logDestination: new LogCapture(), env: {} })).toThrow(expected);
+    }
+    expect(() => requestId({ requestIdHeader: header })).toThrow(/x-request-id/);
+  });
+
+  it('docs/configuration.md lists exactly the reserved headers and prefixes', () => {
+    const doc = readFileSync(resolve(__dirname, '../../docs/configuration.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('### Reserved request id headers'), doc.indexOf('### The type of `req.id`'));
+    const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Why'));
+    const named = rows.filter((l) => !l.startsWith('| Families')).flatMap((l) => [...l.split(' | ')[1]!.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]!));
+    const families = rows.filter((l) => l.startsWith('| Families')).flatMap((l) => [...l.matchAll(/`([a-z-]+-)\*`/g)].map((m) => m[1]!));
+    expect(named.sort()).toEqual(Object.values(RESERVED_REQUEST_ID_HEADERS).flat().sort());
+    expect(families.sort()).toEqual(Object.keys(RESERVED_REQUEST_ID_HEADER_PREFIXES).sort());
+    for (const header of [...named, ...families.map((f) => `${f}x`)]) {
+      expect(() => requestId({ requestIdHeader: header })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+    }
+  });
+
+  it.each([
+    ['empty', ''],
+    ['with a space', 'x request id'],
+    ['with a colon', 'x-id:'],
+    ['an HTTP/2 pseudo-header', ':authority'],
+    ['with CR LF', 'x-id\r\nset-cookie'],
+    ['non-ASCII', 'x-idé'],
+    ['with a slash', 'x/id'],
+    ['with quotes', '"x-id"'],
+  ])('refuses a name that is not an HTTP token (%s)', (_label, value) => {
+    expect(() => requestId({ requestIdHeader: value })).toThrow(
+      expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE', key: 'requestIdHeader' }),
+    );
+  });
+
+  it.each(['x-request-id', 'X-Correlation-ID', 'request-id', 'x-amzn-trace-id', 'x_id', "x!#$%&'*+.^_`|~id", 'content'])(
+    'accepts "%s"',
+    (value) => {
+      expect(() => requestId({ requestIdHeader: value })).not.toThrow();
+    },
+  );
 });
 
 describe('request ids with control characters (raw sockets)', () => {
