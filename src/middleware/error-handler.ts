@@ -49,9 +49,37 @@ export interface ErrorResponseBody {
   };
 }
 
-/** The status for an error: `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500. */
+/** Error classes of got, which carry no `isAxiosError`-like flag; recognised together with their `options` object. */
+const GOT_ERROR_NAMES = new Set(['RequestError', 'HTTPError', 'TimeoutError', 'ReadError', 'UploadError', 'CacheError', 'MaxRedirectsError', 'RetryError']);
+
+function isStatusNumber(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599;
+}
+
+/**
+ * Whether `err` reports a failed call to another service rather than a problem with this request: an axios error
+ * (`isAxiosError`, with or without a response), a got error, or any error carrying an upstream `response` with a
+ * numeric `status` or `statusCode` (axios, got, ky, superagent). Its status and text are the upstream's, not ours.
+ */
+function isUpstreamError(err: object): boolean {
+  if (readProperty(err, 'isAxiosError') === true) return true;
+  const response = readProperty(err, 'response');
+  if (response !== null && typeof response === 'object') {
+    if (isStatusNumber(readProperty(response, 'status')) || isStatusNumber(readProperty(response, 'statusCode'))) return true;
+  }
+  const name = readProperty(err, 'name');
+  const options = readProperty(err, 'options');
+  return typeof name === 'string' && GOT_ERROR_NAMES.has(name) && options !== null && typeof options === 'object';
+}
+
+/**
+ * The status for an error. An error made for the client (`expose: true`, as http-errors sets for 4xx) keeps its own
+ * status. An error of an HTTP client about an upstream call (see `isUpstreamError`) is 502: the upstream's 404 or 401
+ * is not this request's. Otherwise `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500.
+ */
 export function statusOf(err: unknown): number {
   if (err !== null && typeof err === 'object') {
+    if (readProperty(err, 'expose') !== true && isUpstreamError(err)) return 502;
     const status = readProperty(err, 'status');
     const candidate = typeof status === 'number' ? status : readProperty(err, 'statusCode');
     if (typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599) return candidate;
@@ -131,7 +159,8 @@ export function buildErrorHandler(
 /**
  * Express error middleware (mount it last). Attaches the real error (type, message, code, stack) to the
  * request's single completion line (5xx at `error`, 4xx at `warn`) and answers
- * `{ "error": { "message", "requestId" } }` with the status from `err.status`/`err.statusCode` (default 500).
+ * `{ "error": { "message", "requestId" } }` with the status from `err.status`/`err.statusCode` (default 500), or 502 for
+ * an error of an HTTP client about an upstream call (axios, got, `err.response.status`) unless it says `expose: true`.
  * Handles thrown strings, `null` and `undefined`; when headers were already sent it delegates to Express.
  *
  * @param options - see {@link StandaloneErrorHandlerOptions}.

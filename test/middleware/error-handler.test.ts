@@ -1,7 +1,12 @@
+import axios from 'axios';
 import express from 'express';
+import createError from 'http-errors';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { resolve } from 'node:path';
 import request from 'supertest';
 import { errorHandler } from '../../src';
-import { EXPRESS_VERSIONS, observed } from '../helpers/app';
+import { EXPRESS_VERSIONS, listen, observed } from '../helpers/app';
 import { LogCapture } from '../helpers/log-capture';
 
 describe.each(EXPRESS_VERSIONS)('errorHandler (%s)', (name, expressFactory) => {
@@ -166,6 +171,105 @@ describe.each(EXPRESS_VERSIONS)('errorHandler (%s)', (name, expressFactory) => {
       ]);
     });
   }
+});
+
+describe.each(EXPRESS_VERSIONS)('errors of HTTP clients carrying an upstream response (%s)', (_name, expressFactory) => {
+  let upstream: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    // A real upstream: /status/<n> answers n with a body the client must never see.
+    upstream = await listen(
+      createServer((req, res) => {
+        const status = Number(/^\/status\/(\d+)/.exec(req.url ?? '')?.[1] ?? 200);
+        res.statusCode = status;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ upstreamSecret: 'internal-only-detail' }));
+      }),
+    );
+  });
+  afterAll(() => upstream.close());
+
+  function build() {
+    const { obs, logs } = observed();
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.get('/axios/:code', (req, res, next) => {
+      axios.get(`${upstream.url}/status/${req.params.code}`).then((r) => res.json(r.data), next);
+    });
+    app.get('/axios-refused', (_req, res, next) => {
+      axios.get('http://127.0.0.1:1/unreachable', { timeout: 2000 }).then((r) => res.json(r.data), next);
+    });
+    app.get('/http-errors/:code', (req, _res, next) => next(createError(Number(req.params.code), 'user 42 not found')));
+    app.get('/client-error-with-response', (_req, _res, next) =>
+      next(Object.assign(new Error('quota exceeded'), { status: 429, expose: true, response: { status: 503 } })),
+    );
+    app.get('/own-4xx', (_req, _res, next) => next(Object.assign(new Error('missing field'), { statusCode: 422 })));
+    app.get('/plain-response-shape', (_req, _res, next) => next(Object.assign(new Error('upstream said 404'), { response: { statusCode: 404 } })));
+    app.use(obs.errorHandler);
+    return { app, logs, obs };
+  }
+
+  it.each([404, 401, 500])('a real axios error for an upstream %d answers 502 with a generic body, the line keeps the real error', async (code) => {
+    const { app, logs, obs } = build();
+    const served = await listen(app);
+    try {
+      const res = await fetch(`${served.url}/axios/${code}`);
+      const body = await res.json();
+      expect(res.status).toBe(502);
+      expect(body).toEqual({ error: { message: 'Bad Gateway', requestId: res.headers.get('x-request-id') } });
+      const [line] = await logs.waitFor((l) => l.length === 1);
+      expect(line).toMatchObject({ level: 'error', msg: 'request completed', res: { statusCode: 502 } });
+      expect(line!.err.type).toBe('AxiosError');
+      expect(line!.err.message).toBe(`Request failed with status code ${code}`);
+      expect(JSON.stringify(line)).not.toContain('internal-only-detail');
+    } finally {
+      await served.close();
+      obs.close();
+    }
+  });
+
+  it('an axios error without a response (connection refused) also answers 502', async () => {
+    const { app, logs } = build();
+    const res = await request(app).get('/axios-refused').expect(502);
+    expect(res.body.error.message).toBe('Bad Gateway');
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ level: 'error', res: { statusCode: 502 }, err: { type: 'AxiosError' } });
+  });
+
+  it('an error shaped like got\'s (response.statusCode) answers 502 without its message', async () => {
+    const { app } = build();
+    const res = await request(app).get('/plain-response-shape').expect(502);
+    expect(res.body.error.message).toBe('Bad Gateway');
+  });
+
+  it.each([404, 401, 409])('errors made for clients keep their status and message (http-errors %d)', async (code) => {
+    const { app, logs } = build();
+    const res = await request(app).get(`/http-errors/${code}`).expect(code);
+    expect(res.body.error.message).toBe('user 42 not found');
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ level: 'warn', res: { statusCode: code } });
+  });
+
+  it('expose: true wins over a response carried by the error; a 4xx set on the error itself is kept', async () => {
+    const { app } = build();
+    expect((await request(app).get('/client-error-with-response').expect(429)).body.error.message).toBe('quota exceeded');
+    expect((await request(app).get('/own-4xx').expect(422)).body.error.message).toBe('missing field');
+  });
+});
+
+describe('errors of got (ES module only, run in a child process)', () => {
+  it('answer 502 with a generic body for upstream 404, 401, 500 and a refused connection; the line keeps the real error', () => {
+    const out = execFileSync(process.execPath, [resolve(__dirname, '../fixtures/got-upstream-error.mjs')], { encoding: 'utf8', timeout: 15_000 });
+    const results = JSON.parse(out) as Record<string, { status: number; body: unknown; requestId: string; line: Record<string, any> }>;
+    for (const [path, code] of [['/got/404', 404], ['/got/401', 401], ['/got/500', 500], ['/got-refused', undefined]] as const) {
+      const { status, body, requestId, line } = results[path]!;
+      expect(status).toBe(502);
+      expect(body).toEqual({ error: { message: 'Bad Gateway', requestId } });
+      expect(line).toMatchObject({ level: 'error', msg: 'request completed', reqId: requestId, res: { statusCode: 502 } });
+      if (code === undefined) expect(line.err).toMatchObject({ type: 'RequestError', code: 'ECONNREFUSED' });
+      else expect(line.err).toMatchObject({ type: 'HTTPError', code: 'ERR_NON_2XX_3XX_RESPONSE', message: expect.stringContaining(`status code ${code}`) });
+      expect(JSON.stringify(line)).not.toContain('internal-only-detail');
+    }
+  });
 });
 
 describe('errorHandler() standalone', () => {
