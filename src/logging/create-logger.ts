@@ -17,6 +17,19 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 /** Something pino can write JSON lines to: a stream, a file destination or an object with `write(line)`. */
 export type LogDestination = DestinationStream | NodeJS.WritableStream;
 
+/**
+ * The least a logger given to `httpLogger`, `slowRequests` or `errorHandler` must have: the three level methods
+ * the library writes at, each called as `logger[level](fields, message)`. `child` and `levelVal` are used when
+ * present (see `httpLogger`). A pino logger has all of them.
+ */
+export interface MinimalLogger {
+  info(...args: any[]): unknown;
+  warn(...args: any[]): unknown;
+  error(...args: any[]): unknown;
+  child?(...args: any[]): unknown;
+  readonly levelVal?: number;
+}
+
 /** Options of {@link createLogger}. Every key is optional; explicit values beat environment variables. */
 export interface LoggerOptions {
   /** Name of the service, on every line as `service`. Env `SERVICE_NAME`. Default `'unknown_service'`. */

@@ -7,7 +7,7 @@ import { describeCompletion, type CompletedRequest } from '../middleware/complet
 import { stateOf } from '../middleware/request-state';
 import { trackRoute } from '../middleware/route-template';
 import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
-import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from './create-logger';
+import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions, type MinimalLogger } from './create-logger';
 import type { Redactor } from './redact';
 import { serializeError } from './serialize-error';
 
@@ -29,8 +29,14 @@ export interface HttpLogOptions {
 
 /** Options of the standalone {@link httpLogger}: the HTTP log options plus a logger or the options to build one. */
 export interface HttpLoggerOptions extends HttpLogOptions, LoggerOptions {
-  /** Logger to write completion lines to. Default: one built from the logger options (which are then ignored). */
-  readonly logger?: Logger;
+  /**
+   * Logger to write completion lines to. Default: one built from the logger options (which are then ignored).
+   * Any object with `info`, `warn` and `error` methods will do (pino, winston, bunyan, `console`): each line is
+   * passed as `logger[level](fields, message)`. A logger with a `child()` that returns a logger writes through
+   * `logger.child({}, { formatters })`; without a numeric `levelVal` every line is built and handed over.
+   * It also becomes `req.log`.
+   */
+  readonly logger?: Logger | MinimalLogger;
   /** The request id header, left out of logged headers. Default `'x-request-id'`. */
   readonly requestIdHeader?: string;
 }
@@ -148,24 +154,40 @@ export interface HttpLogWriter {
   write(done: CompletedRequest): void;
 }
 
+/**
+ * Where completion lines go through pino's path. A pino logger's child passes lines through its log formatter
+ * unchanged: they are already redacted field by field, so the app logger's deep redaction is skipped. A logger
+ * without `child()`, or whose `child()` gives no logger, is written to directly.
+ */
+function completionLogger(logger: MinimalLogger): MinimalLogger {
+  if (typeof logger.child !== 'function') return logger;
+  try {
+    const child = logger.child({}, { formatters: { log: (object: object) => object } }) as Partial<MinimalLogger> | null | undefined;
+    if (typeof child?.info === 'function' && typeof child.warn === 'function' && typeof child.error === 'function') return child as MinimalLogger;
+  } catch {
+    // A child() that cannot take these arguments: the logger itself will do.
+  }
+  return logger;
+}
+
 export function buildHttpLogWriter(
-  logger: Logger,
+  logger: MinimalLogger,
   resolved: ResolvedHttpLogOptions,
   redactor: Redactor,
   requestIdHeader: string,
 ): HttpLogWriter {
   const isExcluded = buildPathMatcher(resolved.excludePaths);
   const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
-  // Lines are already redacted field by field; skip the generic deep redaction of the app logger.
-  const lineLogger = logger.child({}, { formatters: { log: (object: object) => object } });
+  const lineLogger = completionLogger(logger);
   // Loggers built by this library take the line as JSON text directly: the same line at a third of the cost of
-  // pino's generic path (mixin, formatters, serializers). Other loggers get it through pino.
-  const direct = directLineWriter(logger);
+  // pino's generic path (mixin, formatters, serializers). Other loggers get it through their level methods.
+  const direct = directLineWriter(logger as Logger);
 
   function write(done: CompletedRequest): void {
     const { req, res, statusCode, finished, aborted, failed, slow } = done;
-    // Nothing to build when even error lines are off (logLevel 'fatal' or 'silent').
-    if (logger.levelVal > LEVEL_VALUES.error) return;
+    // Nothing to build when even error lines are off (logLevel 'fatal' or 'silent'). A logger without a numeric
+    // levelVal filters by itself: the comparison is then false and the line is built.
+    if ((logger.levelVal as number) > LEVEL_VALUES.error) return;
     const reqInfo: Record<string, unknown> = {
       method: req.method,
       url: loggedUrl(req, redactor),
@@ -192,8 +214,14 @@ export function buildHttpLogWriter(
       }
     }
     const contentLength = res.getHeader('content-length');
+    // traceId and spanId are always set, even to undefined: the line may be written while another request's
+    // context is current, and the logger's mixin must not lend it that request's trace. They follow reqId, where
+    // the mixin puts them on app lines.
+    const ctx = done.state.context;
     const line: Record<string, unknown> = {
       reqId: req.id,
+      traceId: ctx?.traceId,
+      spanId: ctx?.spanId,
       req: reqInfo,
       res: {
         statusCode,
@@ -201,11 +229,6 @@ export function buildHttpLogWriter(
       },
       responseTime: Math.round(done.durationMs * 1000) / 1000,
     };
-    // Always set, even to undefined: the line may be written while another request's context is current, and
-    // the logger's mixin must not lend it that request's trace.
-    const ctx = done.state.context;
-    line.traceId = ctx?.traceId;
-    line.spanId = ctx?.spanId;
     if (aborted) line.aborted = true;
     if (failed) line.err = serializeError(done.state.error, redactor);
     if (slow !== undefined) {
@@ -277,7 +300,8 @@ export function httpLogger(options: HttpLoggerOptions = {}) {
     logger: { type: 'logger' },
   };
   const validated = validateOptions<HttpLoggerOptions>('httpLogger', options, schema);
-  const { logger, redactor } = loggerFor(validated);
+  // Only the level methods (and child(), where it gives a logger) of a given logger are used below.
+  const { logger, redactor } = loggerFor(validated as LoggerOptions & { readonly logger?: Logger });
   const header = (validated.requestIdHeader ?? REQUEST_ID_DEFAULTS.requestIdHeader).toLowerCase();
   const writer = buildHttpLogWriter(logger, resolveHttpLogOptions(validated), redactor, header);
   function onResponseClose(this: ServerResponse): void {
@@ -285,15 +309,20 @@ export function httpLogger(options: HttpLoggerOptions = {}) {
       const done = describeCompletion(this, performance.now());
       if (!done.state.monitoring) writer.write(done);
     } catch (err) {
-      // Runs in an event listener: a throw here would crash the process. Report it instead.
-      logger.error({ err }, 'request observation failed');
+      // Runs in an event listener: a throw here would crash the process. Report it instead, unless the logger
+      // itself is what throws.
+      try {
+        logger.error({ err }, 'request observation failed');
+      } catch {
+        // Nowhere left to report it.
+      }
     }
   }
   return function httpLoggerMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     if (typeof next !== 'function') throw middlewareCalledAsFactory('httpLogger', req);
     const state = stateOf(req);
     state.context ??= getRequestContext();
-    req.log = logger;
+    req.log = logger as Logger;
     if (writer.logs(req.url)) {
       observeRequest(req, state.context?.startTime ?? performance.now());
       state.logged = true;

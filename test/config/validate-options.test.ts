@@ -68,7 +68,7 @@ function expectCode(input: unknown, code: ObsErrorCode, key?: string): Observabi
   return err;
 }
 
-const fakeLogger = { info: () => undefined, child: () => fakeLogger };
+const fakeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describe('validateOptions: valid values for every rule type', () => {
   it.each<[string, unknown]>([

@@ -1,4 +1,5 @@
 import express from 'express';
+import { Console } from 'node:console';
 import http from 'node:http';
 import request from 'supertest';
 import pino from 'pino';
@@ -288,7 +289,7 @@ describe('httpLogger() standalone', () => {
 describe.each(EXPRESS_VERSIONS)('completion lines written directly (%s)', (_name, expressFactory) => {
   // A logger built by the library takes the line as JSON text; any other pino logger gets it through pino. Both
   // must give the same line.
-  function build(logger: NonNullable<Parameters<typeof httpLogger>[0]>['logger'], options: Parameters<typeof httpLogger>[0] = {}) {
+  function build(logger: pino.Logger, options: Parameters<typeof httpLogger>[0] = {}) {
     const app = expressFactory();
     app.use(requestId());
     app.use(httpLogger({ logger, logRequestHeaders: true, logRequestBody: true, ...options }));
@@ -369,5 +370,143 @@ describe.each(EXPRESS_VERSIONS)('completion lines written directly (%s)', (_name
     await new Promise((r) => setTimeout(r, 20));
     expect(logs.requestLines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'info', res: { statusCode: 200 }, msg: 'request completed' });
+  });
+});
+
+describe('field order of lines', () => {
+  it('puts traceId and spanId right after reqId, on completion lines and on app lines alike', async () => {
+    const { obs, logs } = observed();
+    const app = express();
+    app.use(obs.middleware);
+    app.get('/orders/:id', (req, res) => {
+      req.log.child({ module: 'orders' }).info({ orderId: 7 }, 'order read');
+      res.send('ok');
+    });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await request(app).get('/orders/7').set('traceparent', traceparent).expect(200);
+    await request(app).get('/orders/8').expect(200);
+    await logs.waitFor((l) => l.length === 4);
+    const keys = logs.raw.map((raw) => Object.keys(JSON.parse(raw) as object));
+    const head = ['level', 'time', 'service', 'pid', 'hostname'];
+    expect(keys).toEqual([
+      [...head, 'module', 'reqId', 'traceId', 'spanId', 'orderId', 'msg'],
+      [...head, 'reqId', 'traceId', 'spanId', 'req', 'res', 'responseTime', 'msg'],
+      [...head, 'module', 'reqId', 'orderId', 'msg'],
+      [...head, 'reqId', 'req', 'res', 'responseTime', 'msg'],
+    ]);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('httpLogger({ logger }) with loggers that are not pino (%s)', (_name, expressFactory) => {
+  type Call = { level: string; args: unknown[] };
+  /** A logger with only the three level methods, recording what it is given. */
+  function levelsOnly(calls: Call[]) {
+    return {
+      info: (...args: unknown[]) => void calls.push({ level: 'info', args }),
+      warn: (...args: unknown[]) => void calls.push({ level: 'warn', args }),
+      error: (...args: unknown[]) => void calls.push({ level: 'error', args }),
+    };
+  }
+
+  async function exercise(logger: object): Promise<void> {
+    const app = expressFactory();
+    app.use(requestId());
+    app.use(httpLogger({ logger: logger as any }));
+    app.get('/ok', (_req, res) => res.send('ok'));
+    app.get('/missing', (_req, res) => res.status(404).send('nope'));
+    app.get('/fail', () => {
+      throw new Error('db down');
+    });
+    let reached!: () => void;
+    const inHandler = new Promise<void>((r) => (reached = r));
+    app.get('/hang', () => reached());
+    app.use(errorHandler({ logger: logger as any }));
+    const server = await listen(app);
+    try {
+      await request(server.url).get('/ok').expect(200);
+      await request(server.url).get('/missing').expect(404);
+      await request(server.url).get('/fail').expect(500);
+      await request(server.url).get('/nowhere').expect(404);
+      const req = http.get(`${server.url}/hang`);
+      req.on('error', () => undefined);
+      await inHandler;
+      req.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await server.close();
+    }
+  }
+
+  const view = (calls: Call[]) =>
+    calls.map(({ level, args }) => [level, args[1], (args[0] as { res: { statusCode: number } }).res.statusCode]);
+  const EXPECTED = [
+    ['info', 'request completed', 200],
+    ['warn', 'request completed', 404],
+    ['error', 'request completed', 500],
+    ['warn', 'request completed', 404],
+    ['warn', 'request aborted', 499],
+  ];
+
+  it('logs every request to a logger with only info, warn and error', async () => {
+    const calls: Call[] = [];
+    await exercise(levelsOnly(calls));
+    expect(view(calls)).toEqual(EXPECTED);
+    const [first] = calls;
+    expect(first!.args[0]).toMatchObject({ req: { method: 'GET', url: '/ok', route: '/ok' }, res: { statusCode: 200 } });
+    expect(typeof (first!.args[0] as { reqId: unknown }).reqId).toBe('string');
+  });
+
+  it('logs to a pino-like logger without levelVal whose child() is not a logger', async () => {
+    const calls: Call[] = [];
+    await exercise({ ...levelsOnly(calls), child: () => undefined });
+    expect(view(calls)).toEqual(EXPECTED);
+  });
+
+  it('logs through the child of a logger without levelVal whose child() is a logger', async () => {
+    const parent: Call[] = [];
+    const child: Call[] = [];
+    await exercise({ ...levelsOnly(parent), child: () => levelsOnly(child) });
+    expect(view(child)).toEqual(EXPECTED);
+    expect(parent).toEqual([]);
+  });
+
+  it('logs to a console-like logger (a real console.Console)', async () => {
+    const out = new LogCapture();
+    await exercise(new Console({ stdout: out, stderr: out }));
+    await new Promise((r) => setTimeout(r, 20));
+    // console writes objects as inspected text, not JSON: only the messages are checked.
+    expect(out.raw.join('\n').match(/request (completed|aborted)/g)).toEqual([
+      'request completed',
+      'request completed',
+      'request completed',
+      'request completed',
+      'request aborted',
+    ]);
+  });
+
+  it('never crashes the process when the logger itself throws', async () => {
+    const thrower = () => {
+      throw new Error('logger broken');
+    };
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => void uncaught.push(err);
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', onUncaught);
+    try {
+      await exercise({ info: thrower, warn: thrower, error: thrower });
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+      for (const l of listeners) process.on('uncaughtException', l);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
+  it('rejects at construction a logger without info, warn and error methods, with a coded error', () => {
+    for (const logger of [{ child: () => ({}) }, { info: () => undefined, child: () => undefined }, { info: 1, warn: 2, error: 3 }]) {
+      expect(() => httpLogger({ logger: logger as any })).toThrow(
+        expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_TYPE', message: expect.stringMatching(/"logger".*info, warn and error/) }),
+      );
+    }
   });
 });
