@@ -5,6 +5,7 @@ import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, 
 import { getRequestContext } from '../context/request-context';
 import { describeCompletion } from '../middleware/completion';
 import { stateOf } from '../middleware/request-state';
+import type { SlowRequestCounter } from '../middleware/slow-requests';
 import type { NextFunction } from '../middleware/types';
 import { observeRequest } from '../logging/http-logger';
 import { buildHttpMetrics } from './http-metrics';
@@ -34,7 +35,8 @@ const HTTP_METRICS_OPTION_SCHEMA: OptionSchema = Object.freeze({ ...STANDALONE_S
 /**
  * Middleware that records `http_server_request_duration_seconds` (by method, route template and status),
  * `http_server_active_requests` and the percentile store's `http_server_request` series, the same metrics as
- * `createObservability()`, without logs or endpoints. Mount it before the routes.
+ * `createObservability()`, without logs or endpoints. Mount it before the routes. `http_server_slow_requests_total`
+ * counts the slow requests that {@link slowRequests}, mounted on the same app, reports; it stays empty without it.
  *
  * @example
  * const metrics = httpMetrics();
@@ -51,7 +53,8 @@ export function httpMetrics(options: HttpMetricsOptions = {}): HttpMetricsMiddle
   const resolved = resolveMetricsOptions(validated, validated.env ?? process.env);
   const store = buildPercentileStore(resolved.store);
   const metrics = buildHttpMetrics(resolved, store);
-  const instance = {};
+  // Identifies the requests this middleware measures, and lets slowRequests() count into its slow-request counter.
+  const instance: SlowRequestCounter = { countSlow: (method, route) => metrics.countSlow(method, route) };
 
   function onResponseClose(this: ServerResponse): void {
     // Registered once per request that was counted in flight ('close' fires once).

@@ -167,6 +167,19 @@ export function slowLineFields(req: IncomingMessage, route: string | undefined, 
   };
 }
 
+/**
+ * What a standalone metrics middleware leaves on the request state (`metricsBy`) so that {@link slowRequests},
+ * mounted before or after it, counts the slow requests it reports in `http_server_slow_requests_total`.
+ */
+export interface SlowRequestCounter {
+  countSlow(method: string | undefined, route: string | undefined): void;
+}
+
+function countSlow(req: IncomingMessage, route: string | undefined): void {
+  const counter = peekState(req)?.metricsBy as Partial<SlowRequestCounter> | undefined;
+  if (counter !== undefined && typeof counter.countSlow === 'function') counter.countSlow(req.method, route);
+}
+
 /** Options of the standalone {@link slowRequests}: thresholds plus a logger or the options to build one. */
 export interface SlowRequestsOptions extends SlowRequestOptions, LoggerOptions {
   /** Logger for the `"request still running"` and `"slow request"` lines. Default: one built from the logger options. */
@@ -183,7 +196,9 @@ export interface SlowRequestsMiddleware {
 /**
  * Middleware that reports hung and slow requests on its own, the detection `createObservability()` includes: a
  * `"request still running"` warn line while a request runs past its threshold (once), and a `"slow request"` warn
- * line when one finishes past it without having been reported. Mount it before the routes.
+ * line when one finishes past it without having been reported. Mount it before the routes. With
+ * {@link httpMetrics} on the same app (before or after it), each slow request is also counted once in that
+ * middleware's `http_server_slow_requests_total`.
  *
  * @param options - see {@link SlowRequestsOptions}.
  * @throws {ObservabilityError} on invalid options or environment variables (see docs/errors.md).
@@ -198,6 +213,7 @@ export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMid
   const instance = {};
   const monitor = buildSlowRequestMonitor(resolved, {
     stillRunning(req, elapsedMs, thresholdMs, route) {
+      countSlow(req, route);
       logger.warn({ ...slowLineFields(req, route, redactor), elapsedMs: Math.round(elapsedMs), slowThresholdMs: thresholdMs }, 'request still running');
     },
   });
@@ -206,6 +222,7 @@ export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMid
       const done = describeCompletion(this, performance.now());
       const verdict = monitor.finish(done.req, done.route, done.durationMs);
       if (verdict.slow && !verdict.reportedInFlight && !done.state.monitoring) {
+        countSlow(done.req, done.route);
         logger.warn(
           { ...slowLineFields(done.req, done.route, redactor), responseTime: Math.round(done.durationMs * 1000) / 1000, slowThresholdMs: verdict.thresholdMs },
           'slow request',

@@ -51,6 +51,45 @@ describe.each(EXPRESS_VERSIONS)('httpMetrics() on its own (%s)', (_name, express
   });
 });
 
+const slowCount = (text: string, route: string) =>
+  Number(new RegExp(`^http_server_slow_requests_total\\{method="GET",route="${route.replace(/[/]/g, '\\/')}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+
+describe.each(EXPRESS_VERSIONS)('httpMetrics() with slowRequests() (%s)', (_name, expressFactory) => {
+  it.each([
+    ['metrics first', true],
+    ['slow-request detection first', false],
+  ])('counts each slow request once in http_server_slow_requests_total (%s)', async (_order, metricsFirst) => {
+    const logs = new LogCapture();
+    const metrics = httpMetrics({ collectDefaultMetrics: false });
+    const slow = slowRequests({ slowRequestMs: 50, logDestination: logs, env: {} });
+    const app = expressFactory();
+    if (metricsFirst) app.use(metrics, slow);
+    else app.use(slow, metrics);
+    app.get('/busy', (_req, res) => {
+      const end = performance.now() + 70;
+      while (performance.now() < end); // past the threshold before any sweep can run: judged at completion
+      res.send('busy');
+    });
+    app.get('/hung', (_req, res) => {
+      setTimeout(() => res.send('late'), 250); // reported by a sweep while in flight
+    });
+    app.get('/fast', (_req, res) => {
+      res.send('fast');
+    });
+    try {
+      await request(app).get('/busy').expect(200);
+      await request(app).get('/hung').expect(200);
+      await request(app).get('/fast').expect(200);
+      await logs.waitFor((l) => l.length >= 2);
+      const text = await metrics.registry.metrics();
+      expect([slowCount(text, '/busy'), slowCount(text, '/hung'), slowCount(text, '/fast')]).toEqual([1, 1, 0]);
+    } finally {
+      metrics.close();
+      slow.close();
+    }
+  });
+});
+
 describe.each(EXPRESS_VERSIONS)('standalone pieces share one start time (%s)', (_name, expressFactory) => {
   it('measures from the first piece mounted, without requestId()', async () => {
     const logs = new LogCapture();
