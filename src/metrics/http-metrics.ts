@@ -2,6 +2,7 @@ import { collectDefaultMetrics as collectProcessMetrics, Counter, Gauge, Registr
 import { DurationHistogram, type HistogramSeries } from './duration-histogram';
 import { ObservabilityError } from '../errors/obs-error';
 import type { PercentileStore, Series } from './percentile-store';
+import { exportStoreSeries } from './store-families';
 import { WindowSummaryMetric } from './window-summary';
 
 /** OpenTelemetry's recommended buckets for `http.server.request.duration`, in seconds. */
@@ -109,6 +110,9 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
       'registry',
     );
   }
+
+  // The application's own series (obs.metrics.record, time, startTimer) as summaries of their own.
+  exportStoreSeries(registry, store, new Set([HTTP_SERIES]));
 
   const seenRoutes = new Set<string>();
   /** Per method and route: its percentile-store series and its histogram series by status code. */

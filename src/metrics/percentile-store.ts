@@ -141,7 +141,21 @@ export interface PercentileStore {
   countRejected(): void;
   /** @internal Every live series. */
   allSeries(): IterableIterator<Series>;
+  /** @internal The live series of one name. */
+  seriesNamed(name: string): Iterable<Series>;
+  /** @internal Names that have live series. */
+  names(): IterableIterator<string>;
+  /** @internal Told when a name gets its first live series and when its last one is pruned. */
+  watchNames(listener: SeriesNameListener): void;
 }
+
+/** @internal See {@link PercentileStore.watchNames}. */
+export interface SeriesNameListener {
+  added(name: string): void;
+  removed(name: string): void;
+}
+
+const NO_SERIES: readonly Series[] = Object.freeze([]);
 
 const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
@@ -191,6 +205,9 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
   const series = new Map<string, Series>();
   /** Series recorded without labels, by name (the same objects as in `series`). */
   const unlabelled = new Map<string, Series>();
+  /** Live series by name (the same objects as in `series`). */
+  const byName = new Map<string, Set<Series>>();
+  const listeners: SeriesNameListener[] = [];
   let epoch = 0;
   let rejected = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -205,9 +222,23 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
         s.alive = false;
         series.delete(key);
         if (unlabelled.get(s.name) === s) unlabelled.delete(s.name);
+        const named = byName.get(s.name);
+        if (named !== undefined && named.delete(s) && named.size === 0) {
+          byName.delete(s.name);
+          tell('removed', s.name);
+        }
       }
     }
     if (series.size === 0) stopTimer();
+  }
+  function tell(event: 'added' | 'removed', name: string): void {
+    for (const listener of listeners) {
+      try {
+        listener[event](name);
+      } catch {
+        // Recording must never throw because an exporter did.
+      }
+    }
   }
   function startTimer(): void {
     timer = outsideContext(() => setInterval(tick, subWindowMs));
@@ -241,6 +272,12 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
       if (series.size >= resolved.maxSeries) return undefined;
       s = new Series(name, Object.freeze({ ...(labels ?? {}) }), mapping, subWindows, epoch);
       series.set(key, s);
+      const named = byName.get(name);
+      if (named !== undefined) named.add(s);
+      else {
+        byName.set(name, new Set([s]));
+        tell('added', name);
+      }
       if (timer === undefined && !closed) startTimer();
     }
     if (labels === undefined) unlabelled.set(name, s);
@@ -396,6 +433,11 @@ export function buildPercentileStore(resolved: ResolvedPercentileStoreOptions): 
     recordInto,
     seriesStats,
     allSeries: () => series.values(),
+    seriesNamed: (name) => byName.get(name) ?? NO_SERIES,
+    names: () => byName.keys(),
+    watchNames(listener) {
+      listeners.push(listener);
+    },
     countRejected() {
       rejected++;
     },

@@ -1,4 +1,4 @@
-import type { PercentileStore } from './percentile-store';
+import type { Labels, PercentileStore } from './percentile-store';
 
 const QUANTILE_FIELDS = [
   [0.5, 'p50'],
@@ -29,14 +29,15 @@ export class WindowSummaryMetric {
     private readonly seriesName: string,
     /** Divides recorded values on export (1000 turns milliseconds into seconds). */
     private readonly divisor: number,
+    /** Label names as Prometheus accepts them, for series recorded with arbitrary ones. */
+    private readonly labelNames?: (labels: Labels) => Record<string, string | number>,
   ) {}
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
     const values: MetricValue[] = [];
-    for (const series of this.store.allSeries()) {
-      if (series.name !== this.seriesName) continue;
+    for (const series of this.store.seriesNamed(this.seriesName)) {
       const stats = this.store.seriesStats(series);
-      const labels = series.labels as Record<string, string | number>;
+      const labels = this.labelNames === undefined ? (series.labels as Record<string, string | number>) : this.labelNames(series.labels);
       if (stats.count > 0) {
         for (const [quantile, field] of QUANTILE_FIELDS) {
           values.push({ labels: { ...labels, quantile }, value: stats[field]! / this.divisor });

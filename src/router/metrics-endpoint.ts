@@ -22,11 +22,29 @@ export interface RouteSnapshot {
   readonly p99: number | null;
 }
 
+/** One series the application recorded in the percentile store, in the JSON snapshot. Values as recorded. */
+export interface StoreSeriesSnapshot {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string | number>>;
+  /** Values in the window; the statistics below are over the window and `null` when it is empty. */
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly mean: number | null;
+  readonly p50: number | null;
+  readonly p90: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
 /** The body of `GET /metrics?format=json`. */
 export interface MetricsSnapshot {
   readonly service: string;
   readonly windowSeconds: number;
   readonly routes: RouteSnapshot[];
+  /** The application's own series (`obs.metrics.record`, `time`, `startTimer`), sorted by name, then labels. */
+  readonly series: StoreSeriesSnapshot[];
   readonly process: {
     readonly rss: number;
     readonly heapUsed: number;
@@ -61,9 +79,14 @@ function ms(nanoseconds: number, resolutionMs: number): number | null {
 /** Builds the JSON snapshot served by `/metrics?format=json`. */
 export function metricsSnapshot(deps: MetricsEndpointDeps): MetricsSnapshot {
   const routes: RouteSnapshot[] = [];
+  const own: (StoreSeriesSnapshot & { key: string })[] = [];
   for (const series of deps.store.allSeries()) {
-    if (series.name !== HTTP_SERIES) continue;
     const stats = deps.store.seriesStats(series);
+    if (series.name !== HTTP_SERIES) {
+      const { count, sum, min, max, mean, p50, p90, p95, p99 } = stats;
+      own.push({ name: series.name, labels: series.labels, count, sum, min, max, mean, p50, p90, p95, p99, key: JSON.stringify(series.labels) });
+      continue;
+    }
     routes.push({
       method: String(series.labels.method),
       route: String(series.labels.route),
@@ -77,12 +100,15 @@ export function metricsSnapshot(deps: MetricsEndpointDeps): MetricsSnapshot {
     });
   }
   routes.sort((a, b) => (a.route === b.route ? a.method.localeCompare(b.method) : a.route.localeCompare(b.route)));
+  own.sort((a, b) => (a.name === b.name ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : a.name < b.name ? -1 : 1));
+  const series: StoreSeriesSnapshot[] = own.map(({ key: _key, ...entry }) => entry);
   const memory = process.memoryUsage();
   const loop = deps.eventLoop;
   return {
     service: deps.serviceName,
     windowSeconds: deps.windowMs / 1000,
     routes,
+    series,
     process: {
       rss: memory.rss,
       heapUsed: memory.heapUsed,
