@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { outsideContext } from '../context/request-context';
 import { serializeError } from '../logging/serialize-error';
 import { HTTP_SERIES, type HttpMetrics } from '../metrics/http-metrics';
 import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics, prometheusText } from '../metrics/openmetrics';
@@ -129,7 +130,13 @@ type MetricsRequest = IncomingMessage & { id?: unknown; query?: Record<string, u
 /**
  * `GET /metrics`: Prometheus text (or OpenMetrics when `Accept` prefers it), or the JSON snapshot with
  * `?format=json`. With a token, requests without `Authorization: Bearer <token>` get 401. A collector that
- * throws gives a 500 with a JSON error and one log line; the app keeps serving.
+ * throws gives a 500 with a JSON error and one log line per build; the app keeps serving.
+ *
+ * Concurrent scrapes share one build of the text per content type (a high-availability pair of Prometheus
+ * servers scrapes together): a scrape joins the build in progress, which starts on the next turn of the event loop
+ * after the first scrape, or the one that finished during the current turn (scrapes that waited for the event
+ * loop while it was built). A scrape read on a later turn gets a new build, so no text outlives the turn in which
+ * its build finished.
  */
 export function buildMetricsHandler(deps: MetricsEndpointDeps) {
   const expected = deps.token === undefined ? undefined : digest(deps.token);
@@ -143,6 +150,42 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
     return match !== null && timingSafeEqual(digest(match[1]!), expected);
   }
 
+  /** Text being built, or just built, per content type; see {@link buildMetricsHandler}. */
+  const builds = new Map<string, Promise<Buffer>>();
+
+  function sharedText(contentType: string, open: boolean): Promise<Buffer> {
+    let build = builds.get(contentType);
+    if (build !== undefined) return build;
+    const registry = deps.metrics.registry;
+    build = new Promise<Buffer>((resolve, reject) => {
+      // Built on the next turn of the event loop, so that every scrape read in this one joins it.
+      outsideContext(() =>
+        setImmediate(() => {
+          (open ? openMetricsText(registry) : prometheusText(registry)).then((text) => resolve(Buffer.from(text)), reject);
+        }),
+      );
+    });
+    builds.set(contentType, build);
+    const forget = () => {
+      // Kept until the next turn: the scrapes that waited for the event loop while it was built get it too.
+      setImmediate(() => {
+        if (builds.get(contentType) === build) builds.delete(contentType);
+      });
+    };
+    build.then(forget, (err: unknown) => {
+      deps.logger.error({ err: serializeError(err) }, 'metrics collection failed');
+      forget();
+    });
+    return build;
+  }
+
+  function collectionFailed(req: IncomingMessage, res: ServerResponse): void {
+    const r = req as MetricsRequest;
+    if (!res.headersSent) {
+      sendJson(req, res, 500, { error: { message: 'metrics collection failed', requestId: typeof r.id === 'string' ? r.id : undefined } });
+    }
+  }
+
   return async function metricsEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const r = req as MetricsRequest;
     res.setHeader('cache-control', 'no-store');
@@ -153,23 +196,27 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
       return;
     }
     const format = typeof r.query?.format === 'string' ? r.query.format : undefined;
-    try {
-      if (format === 'json') {
+    if (format === 'json') {
+      try {
         sendJson(req, res, 200, metricsSnapshot(deps));
-        return;
+      } catch (err) {
+        deps.logger.error({ err: serializeError(err) }, 'metrics collection failed');
+        collectionFailed(req, res);
       }
-      const registry = deps.metrics.registry;
-      const open = prefersOpenMetrics(req.headers.accept);
-      const text = open ? await openMetricsText(registry) : await prometheusText(registry);
-      res.statusCode = 200;
-      res.setHeader('content-type', open ? OPENMETRICS_CONTENT_TYPE : registry.contentType);
-      res.setHeader('content-length', Buffer.byteLength(text));
-      res.end(text);
-    } catch (err) {
-      deps.logger.error({ err: serializeError(err) }, 'metrics collection failed');
-      if (!res.headersSent) {
-        sendJson(req, res, 500, { error: { message: 'metrics collection failed', requestId: typeof r.id === 'string' ? r.id : undefined } });
-      }
+      return;
     }
+    const open = prefersOpenMetrics(req.headers.accept);
+    const contentType = open ? OPENMETRICS_CONTENT_TYPE : deps.metrics.registry.contentType;
+    let body: Buffer;
+    try {
+      body = await sharedText(contentType, open);
+    } catch {
+      collectionFailed(req, res); // logged once per build, however many scrapes shared it
+      return;
+    }
+    res.statusCode = 200;
+    res.setHeader('content-type', contentType);
+    res.setHeader('content-length', body.length);
+    res.end(body);
   };
 }
