@@ -301,6 +301,44 @@ describe('registries', () => {
     expect(() => createObservability(options as any)).toThrow(expect.objectContaining({ code }));
   });
 
+  it.each(['abc def', 'abc\tdef', 'abc\r\nX-Injected: 1', 'tok\u00e9n', 'tok\u0000en', '\u2028token'])(
+    'rejects a metrics token %j that an Authorization header cannot carry, without echoing it',
+    (token) => {
+      let thrown: unknown;
+      try {
+        createObservability({ metricsToken: token, logDestination: { write: () => true }, env: {} });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toMatchObject({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE', key: 'metricsToken' });
+      expect((thrown as Error).message).not.toContain(token);
+    },
+  );
+
+  it('rejects a METRICS_TOKEN with whitespace inside or characters a header cannot carry, and trims its ends', () => {
+    for (const value of ['abc def', 'tok\u00e9n', 'a\u0007b']) {
+      let thrown: unknown;
+      try {
+        createObservability({ logDestination: { write: () => true }, env: { METRICS_TOKEN: value } });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toMatchObject({ code: 'OBS_ERR_ENV_INVALID_VALUE', key: 'METRICS_TOKEN' });
+      expect((thrown as Error).message).not.toContain(value);
+    }
+    const obs = createObservability({ collectDefaultMetrics: false, logDestination: { write: () => true }, env: { METRICS_TOKEN: '  s3cret-Token_1.~+/=  ' } });
+    obs.close();
+  });
+
+  it.each(['/metrics/:', '/metrics(', '/m/:id', '/m*', '/m{x', '/m/*splat', '/m?', '/m!', '/m$'])(
+    'rejects the metrics path %j, which the router could not serve as written, with a coded error',
+    (metricsPath) => {
+      expect(() => createObservability({ metricsPath, logDestination: { write: () => true }, env: {} })).toThrow(
+        expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE', key: 'metricsPath' }),
+      );
+    },
+  );
+
   it('rejects an invalid SLOW_REQUEST_MS', () => {
     expect(() => createObservability({ env: { SLOW_REQUEST_MS: 'soon' }, logDestination: { write: () => true } })).toThrow(
       expect.objectContaining({ code: 'OBS_ERR_ENV_INVALID_VALUE', key: 'SLOW_REQUEST_MS' }),
