@@ -152,7 +152,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const metrics = buildHttpMetrics(metricsOptions, store);
   const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   eventLoop.enable();
-  const health = buildHealthRegistry(healthOptions.health);
+  const health = buildHealthRegistry(healthOptions.health, redactor);
   for (const [name, def] of Object.entries(validated.healthChecks ?? {})) {
     if (typeof def === 'function') health.register(name, def as HealthCheckFn);
     else health.register(name, def.check, { critical: def.critical, timeoutMs: def.timeoutMs } as HealthCheckOptions);
@@ -171,6 +171,9 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
         const res = (req as IncomingMessage & { res?: ServerResponse }).res;
         if (res !== undefined && !res.headersSent) res.setHeader('connection', 'close');
       }
+    },
+    onForcedClose() {
+      for (const req of slow.inFlight()) stateOf(req).cutAtShutdown = true;
     },
   });
   for (const hook of validated.shutdownHooks ?? []) shutdown.onShutdown(hook);

@@ -1,4 +1,8 @@
-import type { Server } from 'node:http';
+import { Server as HttpServer } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
+import { Server as HttpsServer } from 'node:https';
+import { Server as NetServer } from 'node:net';
+import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { ObservabilityError } from '../errors/obs-error';
 
@@ -15,17 +19,28 @@ export interface ResolvedShutdownOptions {
   readonly hookTimeoutMs: number;
   readonly signals: readonly ShutdownSignal[];
   readonly exitCode: number | undefined;
+  /** A second SIGINT during shutdown exits at once (after flushing the logs): `NODE_ENV=development`. */
+  readonly secondSigintExits: boolean;
 }
+
+/** The servers `attach` accepts: Node's HTTP servers (http, https, http2), as `app.listen()` or `createServer()` return them. */
+export type AttachableServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
+
+type ClosableServer = NetServer & { closeIdleConnections?: () => void; closeAllConnections?: () => void };
 
 export interface ShutdownController {
   /** True from the first signal (or `shutdown()` call) on: readiness answers 503. */
   readonly shuttingDown: boolean;
   /** True once the servers stopped accepting connections. */
   readonly closing: boolean;
-  attach(server: Server): () => void;
+  /**
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` when `server` is not a Node HTTP(S) server (an Express
+   *   app, nothing, a plain object, a TCP-only `net.Server`).
+   */
+  attach(server: AttachableServer): () => void;
   onShutdown(hook: ShutdownHook): void;
   shutdown(reason?: string): Promise<void>;
-  /** Called by the middleware for each response while closing, so keep-alive sockets close after it. */
+  /** Called by the middleware for each request: from the first signal on, its response asks the client to close. */
   responseStarting(res: { setHeader(name: string, value: string): unknown; headersSent: boolean }): void;
 }
 
@@ -33,11 +48,41 @@ export interface ShutdownDeps {
   readonly logger: Logger;
   readonly flush: () => Promise<void>;
   readonly closeInstance: () => void;
-  /** Called when the servers stop accepting: responses not yet started should ask clients to close. */
+  /**
+   * Called when shutdown starts: responses in flight whose headers are not yet sent should ask clients to close
+   * (responses started later get `Connection: close` from `responseStarting`).
+   */
   readonly onClosing: () => void;
+  /**
+   * Called at `timeoutMs`, just before the connections still open are closed: the requests still in flight are
+   * marked as cut by the server, so they are not recorded as client aborts.
+   */
+  readonly onForcedClose?: () => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isHttp2Server(server: NetServer): boolean {
+  for (let proto = Object.getPrototypeOf(server); proto !== null && proto !== NetServer.prototype; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (name === 'Http2Server' || name === 'Http2SecureServer') return true;
+  }
+  return false;
+}
+
+/** Why `value` cannot be attached, naming the likely mistake; undefined for a Node HTTP(S) server. */
+function attachMistake(value: unknown): string | undefined {
+  if (value instanceof HttpServer || value instanceof HttpsServer) return undefined;
+  if (value instanceof NetServer) {
+    return isHttp2Server(value) ? undefined : 'got a net.Server that does not speak HTTP: pass an http, https or http2 server';
+  }
+  if (value === undefined || value === null) return `got ${value}: pass the server that app.listen() returns (const server = app.listen(port); obs.attach(server))`;
+  if (typeof value === 'function' && typeof (value as { listen?: unknown }).listen === 'function' && typeof (value as { use?: unknown }).use === 'function') {
+    return 'got an Express app: pass what app.listen() returns, not the app (const server = app.listen(port); obs.attach(server))';
+  }
+  if (typeof (value as { then?: unknown }).then === 'function') return 'got a promise: pass the server itself, not a promise of it';
+  return `got ${typeof value === 'object' ? 'an object that is not a server' : `a ${typeof value}`}: pass the Node HTTP(S) server that app.listen() or http.createServer() returns`;
+}
 
 /**
  * Graceful shutdown in the order load balancers and Kubernetes need: readiness fails at once; the servers keep
@@ -47,7 +92,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export function buildShutdownController(resolved: ResolvedShutdownOptions, deps: ShutdownDeps): ShutdownController {
   /** Attached servers, with how many times each was attached (each attach returns its own detach). */
-  const servers = new Map<Server, number>();
+  const servers = new Map<ClosableServer, number>();
   let exitScheduled = false;
   const hooks: ShutdownHook[] = [];
   const listeners = new Map<ShutdownSignal, () => void>();
@@ -55,7 +100,7 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
   let closing = false;
   let running: Promise<void> | undefined;
 
-  function closeServer(server: Server): Promise<boolean> {
+  function closeServer(server: ClosableServer): Promise<boolean> {
     return new Promise((resolve) => {
       if (!server.listening) {
         server.closeAllConnections?.();
@@ -73,6 +118,11 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
         resolve(graceful);
       };
       const deadline = setTimeout(() => {
+        try {
+          deps.onForcedClose?.();
+        } catch {
+          // Marking requests is bookkeeping: closing must happen whatever it does.
+        }
         server.closeAllConnections?.();
         finish(false);
       }, resolved.timeoutMs);
@@ -104,9 +154,11 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
     shuttingDown = true;
     running = (async () => {
       deps.logger.info({ reason, delayMs: resolved.delayMs, timeoutMs: resolved.timeoutMs }, 'shutdown started: readiness now fails');
+      // From now on every response asks its client to close, so keep-alive clients move to another instance
+      // during the delay instead of racing the idle-socket close that follows it.
+      deps.onClosing();
       if (resolved.delayMs > 0) await sleep(resolved.delayMs);
       closing = true;
-      deps.onClosing();
       const results = await Promise.all([...servers.keys()].map(closeServer));
       if (results.every(Boolean)) deps.logger.info('servers closed: every in-flight request finished');
       else deps.logger.warn({ timeoutMs: resolved.timeoutMs }, 'servers closed: connections still open after the timeout were closed');
@@ -118,12 +170,39 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
     return running;
   }
 
-  function exit(signal: ShutdownSignal): void {
+  function removeListeners(): void {
     for (const [sig, listener] of listeners) process.removeListener(sig, listener);
     listeners.clear();
-    if (resolved.exitCode !== undefined) process.exit(resolved.exitCode);
+  }
+
+  function exit(signal: ShutdownSignal): void {
+    removeListeners();
+    if (resolved.exitCode !== undefined) {
+      process.exit(resolved.exitCode);
+      return;
+    }
+    const code = 128 + (constants.signals[signal] ?? 0);
+    // With another listener for the signal (the application's own), a re-raised signal is only delivered to it
+    // and the process goes on as long as anything (a setInterval) keeps it alive: exit explicitly.
+    if (process.listenerCount(signal) > 0) {
+      process.exit(code);
+      return;
+    }
     // Re-raising lets the default action end the process, so the exit status tells which signal stopped it.
     process.kill(process.pid, signal);
+    // Should the signal still not end the process (a listener added meanwhile), exit all the same.
+    setTimeout(() => process.exit(code), 1000);
+  }
+
+  /** A second SIGINT in development: the developer wants the process gone now, logs flushed. */
+  function exitNow(signal: ShutdownSignal): void {
+    removeListeners();
+    deps.logger.warn({ signal }, 'second signal: exiting without waiting for shutdown to complete');
+    const code = resolved.exitCode ?? 128 + (constants.signals[signal] ?? 0);
+    deps.flush().then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
   }
 
   return {
@@ -133,11 +212,23 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
     get closing() {
       return closing;
     },
-    attach(server) {
+    attach(input) {
+      let mistake: string | undefined;
+      try {
+        mistake = attachMistake(input);
+      } catch {
+        mistake = 'got a value that cannot be inspected (its Proxy traps throw): pass the server that app.listen() returns';
+      }
+      if (mistake !== undefined) throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `attach(server) ${mistake}`);
+      const server = input as unknown as ClosableServer;
       servers.set(server, (servers.get(server) ?? 0) + 1);
       if (listeners.size === 0) {
         for (const signal of resolved.signals) {
           const listener = () => {
+            if (exitScheduled && signal === 'SIGINT' && resolved.secondSigintExits) {
+              exitNow(signal);
+              return;
+            }
             if (running !== undefined) deps.logger.warn({ signal }, 'shutdown already in progress');
             if (exitScheduled) return;
             exitScheduled = true;
@@ -158,10 +249,7 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
         const count = (servers.get(server) ?? 1) - 1;
         if (count > 0) servers.set(server, count);
         else servers.delete(server);
-        if (servers.size === 0) {
-          for (const [sig, listener] of listeners) process.removeListener(sig, listener);
-          listeners.clear();
-        }
+        if (servers.size === 0) removeListeners();
       };
     },
     onShutdown(hook) {
@@ -170,7 +258,7 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
     },
     shutdown,
     responseStarting(res) {
-      if (closing && !res.headersSent) res.setHeader('connection', 'close');
+      if (shuttingDown && !res.headersSent) res.setHeader('connection', 'close');
     },
   };
 }

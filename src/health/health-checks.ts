@@ -1,5 +1,6 @@
 import { ObservabilityError } from '../errors/obs-error';
-import { maskCardNumbers } from '../logging/redact';
+import { createRedactor, type Redactor } from '../logging/redact';
+import { maskSecretsInText, redactDetails } from './redact-details';
 
 /** What a check returns: `false` (or a rejected promise, or a throw) means failing; anything else means passing. */
 export type HealthCheckResult = boolean | void | undefined | { readonly ok?: boolean; readonly details?: unknown };
@@ -9,7 +10,7 @@ export type HealthCheckFn = () => HealthCheckResult | Promise<HealthCheckResult>
 export interface HealthCheckOptions {
   /** A failing critical check makes readiness 503 and the overall status `error`; a non-critical one only `degraded`. Default `true`. */
   readonly critical?: boolean;
-  /** Longest time the check may take before it counts as failing. Default: `healthCheckTimeoutMs` (1000). */
+  /** Longest time the check may take before it counts as failing. Default: `healthCheckTimeoutMs` (800). */
   readonly timeoutMs?: number;
 }
 
@@ -22,9 +23,13 @@ export interface CheckReport {
   readonly status: 'ok' | 'error';
   readonly critical: boolean;
   readonly durationMs: number;
-  /** Why it failed: the error's message (never its stack), `returned false`, or `timed out after N ms`. */
+  /**
+   * Why it failed: the first line of the error's message (never its stack, secrets masked), `returned false`,
+   * `returned ok: false`, `timed out after N ms`, `details could not be serialized as JSON`, or
+   * `result could not be read: ...`.
+   */
   readonly error?: string;
-  /** What the check returned as `details`, when it returned an object. */
+  /** What the check returned as `details`, as JSON data with secrets redacted, when it returned an object. */
   readonly details?: unknown;
 }
 
@@ -50,34 +55,56 @@ interface Registered {
 }
 
 const MAX_ERROR_TEXT = 300;
+/** Longest part of an error message looked at: masked before it is cut, so a cut never leaves half a secret. */
+const MAX_ERROR_SCAN = 4096;
 
-function errorText(err: unknown): string {
+type Outcome = { ok: boolean; error?: string; details?: unknown };
+
+function errorText(err: unknown, redactor: Redactor): string {
   try {
     const raw = err instanceof Error ? err.message : typeof err === 'string' ? err : (err as { message?: unknown })?.message ?? err;
     // First line only: messages sometimes carry a stack or a query; never send either to a client.
-    const text = String(raw).split('\n', 1)[0]!;
-    return maskCardNumbers(text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text);
+    const line = String(raw).split('\n', 1)[0]!;
+    const text = maskSecretsInText(line.length > MAX_ERROR_SCAN ? line.slice(0, MAX_ERROR_SCAN) : line, redactor);
+    return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
   } catch {
+    // A thrown value that cannot even be read or turned into text (a Proxy, an object without a prototype).
     return 'check failed';
   }
 }
 
-/** Details a check returned, if they can be sent as JSON; a marker otherwise. */
-function safeDetails(details: unknown): unknown {
+/**
+ * What a check's result means. Total: a result whose getters, Proxy traps or `toJSON` throw, or whose details
+ * cannot be sent as JSON, is a failed check (a check whose result cannot be reported is broken, and a broken check
+ * must not pass unnoticed).
+ */
+function outcomeOf(value: unknown, redactor: Redactor): Outcome {
   try {
-    JSON.stringify(details);
-    return details;
-  } catch {
-    return '[details could not be serialized]';
+    if (value === false) return { ok: false, error: 'returned false' };
+    if (value === null || typeof value !== 'object') return { ok: true };
+    const ok = (value as { ok?: unknown }).ok !== false;
+    const details = (value as { details?: unknown }).details;
+    const error = ok ? undefined : 'returned ok: false';
+    if (details === undefined) return error === undefined ? { ok } : { ok, error };
+    const redacted = redactDetails(details, redactor);
+    if (redacted === undefined) return { ok: false, error: 'details could not be serialized as JSON' };
+    return { ok, ...(error === undefined ? {} : { error }), ...(redacted.value === undefined ? {} : { details: redacted.value }) };
+  } catch (err) {
+    return { ok: false, error: `result could not be read: ${errorText(err, redactor)}` };
   }
+}
+
+/** Names every plain object already has (`__proto__`, `constructor`, `toString`...): a report keyed by them is ambiguous or broken. */
+export function reservedCheckName(name: string): boolean {
+  return name in Object.prototype;
 }
 
 /** The registry and runner of health checks of one instance. */
 export interface HealthRegistry {
   /**
    * Registers (or replaces) a check. Checks run concurrently, each bounded by its timeout.
-   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` when `name` is empty, `check` is not a function, or an
-   *   option is invalid.
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` when `name` is empty or a name every object has
+   *   (`__proto__`, `constructor`, `toString`...), `check` is not a function, or an option is invalid.
    */
   register(name: string, check: HealthCheckFn, options?: HealthCheckOptions): void;
   /** Removes a check; returns whether it existed. */
@@ -91,14 +118,14 @@ export interface HealthRegistry {
   run(): Promise<HealthReport>;
 }
 
-/** Bounds a check's time: the promise settles by `ms` even if the check never does. */
-function withTimeout(check: HealthCheckFn, ms: number): Promise<{ ok: boolean; error?: string; details?: unknown }> {
+/** Bounds a check's time: the promise settles by `ms` even if the check never does, and never rejects. */
+function withTimeout(check: HealthCheckFn, ms: number, redactor: Redactor): Promise<Outcome> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, error: `timed out after ${ms} ms` }), ms);
     // Unreferenced: the run's deadline timer (referenced) already guarantees an answer, and a check's longer
     // timeout must not keep a finished process alive.
     timer.unref?.();
-    const settle = (value: { ok: boolean; error?: string; details?: unknown }) => {
+    const settle = (value: Outcome) => {
       clearTimeout(timer);
       resolve(value);
     };
@@ -106,23 +133,24 @@ function withTimeout(check: HealthCheckFn, ms: number): Promise<{ ok: boolean; e
     try {
       result = check();
     } catch (err) {
-      settle({ ok: false, error: errorText(err) });
+      settle({ ok: false, error: errorText(err, redactor) });
       return;
     }
-    Promise.resolve(result).then(
-      (value) => {
-        if (value === false) settle({ ok: false, error: 'returned false' });
-        else if (value !== null && typeof value === 'object') {
-          const ok = (value as { ok?: unknown }).ok !== false;
-          settle({ ok, ...(ok ? {} : { error: 'returned ok: false' }), details: (value as { details?: unknown }).details });
-        } else settle({ ok: true });
-      },
-      (err: unknown) => settle({ ok: false, error: errorText(err) }),
+    // Adopted through a resolve function, not Promise.resolve: that reads `constructor` of a promise
+    // synchronously (a throwing getter would escape), while a resolve function turns a throwing `then` (or
+    // `then` getter) into a rejection.
+    new Promise<unknown>((adopt) => adopt(result)).then(
+      (value) => settle(outcomeOf(value, redactor)),
+      (err: unknown) => settle({ ok: false, error: errorText(err, redactor) }),
     );
   });
 }
 
-export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegistry {
+/**
+ * Builds the registry of one instance. `redactor` is the one the logs use: error texts and details in reports go
+ * through it (default: a redactor with the default keys).
+ */
+export function buildHealthRegistry(resolved: ResolvedHealthOptions, redactor: Redactor = createRedactor()): HealthRegistry {
   const checks = new Map<string, Registered>();
   let inFlight: Promise<HealthReport> | undefined;
   let cached: { report: HealthReport; at: number } | undefined;
@@ -135,23 +163,24 @@ export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegi
     const started = performance.now();
     const runs = entries.map(async ([name, entry]) => {
       const t0 = performance.now();
-      const outcome = await withTimeout(entry.check, entry.timeoutMs);
+      const outcome = await withTimeout(entry.check, entry.timeoutMs, redactor);
       results.set(name, {
         status: outcome.ok ? 'ok' : 'error',
         critical: entry.critical,
         durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
         ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-        ...(outcome.details !== undefined ? { details: safeDetails(outcome.details) } : {}),
+        ...(outcome.details !== undefined ? { details: outcome.details } : {}),
       });
     });
     // The whole report comes within the deadline, whatever the individual timeouts are.
     // Counted from the start, so checks that block synchronously before yielding use up the deadline too.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, resolved.deadlineMs - (performance.now() - started)));
-      Promise.all(runs).then(() => {
+      const done = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      Promise.all(runs).then(done, done);
     });
     const elapsed = Math.round((performance.now() - started) * 1000) / 1000;
     const report: Record<string, CheckReport> = {};
@@ -181,6 +210,9 @@ export function buildHealthRegistry(resolved: ResolvedHealthOptions): HealthRegi
     register(name, check, options = {}) {
       if (typeof name !== 'string' || name.trim() === '') {
         throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'health.register(name, check): name must be a non-empty string');
+      }
+      if (reservedCheckName(name)) {
+        throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `health.register("${name}", check): "${name}" is a property of every object and cannot name a check`);
       }
       if (typeof check !== 'function') {
         throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `health.register("${name}", check): check must be a function`);

@@ -1,14 +1,18 @@
 import { envInteger, envString, type EnvSource } from '../config/env';
+import { LITERAL_ROUTE_PATH, LITERAL_ROUTE_PATH_TEXT } from '../config/route-path';
 import type { OptionSchema } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
 import { SHUTDOWN_SIGNALS, type ResolvedShutdownOptions, type ShutdownHook, type ShutdownSignal } from './graceful-shutdown';
-import type { HealthCheckDefinition, HealthCheckFn, ResolvedHealthOptions } from './health-checks';
+import { reservedCheckName, type HealthCheckDefinition, type HealthCheckFn, type ResolvedHealthOptions } from './health-checks';
 
 /** Health and shutdown options of `createObservability`. */
 export interface HealthOptions {
   /** Checks to register at start, by name: a function, or `{ check, critical, timeoutMs }`. Default `{}`. */
   readonly healthChecks?: Readonly<Record<string, HealthCheckFn | HealthCheckDefinition>>;
-  /** Default timeout of each check, in ms. Default `1000`. */
+  /**
+   * Default timeout of each check, in ms. Default `800`, or 100 ms below `healthDeadlineMs` when that is lower, so
+   * a check's own timeout fires (and names the check as `timed out after N ms`) before the whole report's deadline.
+   */
   readonly healthCheckTimeoutMs?: number;
   /**
    * The whole health response comes within this many ms, whatever the checks do; checks still running then are
@@ -25,7 +29,11 @@ export interface HealthOptions {
   readonly readinessPath?: string;
   /** Version shown in the health report. Env `SERVICE_VERSION`, then `npm_package_version`. Default: none. */
   readonly serviceVersion?: string;
-  /** After a shutdown signal, keep serving (readiness failing) this long before closing, in ms. Env `SHUTDOWN_DELAY_MS`. Default `5000`. */
+  /**
+   * After a shutdown signal, keep serving (readiness failing) this long before closing, in ms. Env
+   * `SHUTDOWN_DELAY_MS`. Default `5000`; `0` when `NODE_ENV` is `development`, so Ctrl-C and `node --watch`
+   * restarts are instant.
+   */
   readonly shutdownDelayMs?: number;
   /** Longest wait for in-flight requests once closing, in ms; remaining connections are then closed. Env `SHUTDOWN_TIMEOUT_MS`. Default `10000`. */
   readonly shutdownTimeoutMs?: number;
@@ -33,14 +41,18 @@ export interface HealthOptions {
   readonly shutdownHookTimeoutMs?: number;
   /** Signals that start a graceful shutdown once `obs.attach(server)` was called. Default `['SIGTERM', 'SIGINT']`. */
   readonly shutdownSignals?: readonly ShutdownSignal[];
-  /** Exit with this code after shutdown instead of re-raising the signal. Default: re-raise. */
+  /**
+   * Exit with this code after shutdown instead of re-raising the signal. Default: re-raise the signal, or exit with
+   * 128 + the signal's number when the application has its own listener for it (then a re-raised signal would not end
+   * the process).
+   */
   readonly shutdownExitCode?: number;
   /** Hooks run once during shutdown (close pools, flush queues). More can be added with `obs.onShutdown(fn)`. */
   readonly shutdownHooks?: readonly ShutdownHook[];
 }
 
 export const HEALTH_DEFAULTS = Object.freeze({
-  healthCheckTimeoutMs: 1000,
+  healthCheckTimeoutMs: 800,
   healthDeadlineMs: 900,
   healthCacheMs: 0,
   healthPath: '/health',
@@ -52,8 +64,7 @@ export const HEALTH_DEFAULTS = Object.freeze({
   shutdownSignals: Object.freeze(['SIGTERM', 'SIGINT'] as ShutdownSignal[]),
 });
 
-const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/;
-const path = { type: 'string', pattern: ROUTE_PATH, patternText: 'a path starting with "/"' } as const;
+const path = { type: 'string', pattern: LITERAL_ROUTE_PATH, patternText: LITERAL_ROUTE_PATH_TEXT } as const;
 
 export const HEALTH_OPTION_SCHEMA: OptionSchema = Object.freeze({
   healthChecks: { type: 'healthChecks', maxItems: 256 },
@@ -88,18 +99,30 @@ export function resolveHealthOptions(options: HealthOptions, env: EnvSource): Re
   if (new Set(Object.values(paths)).size !== 3) {
     throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', `healthPath, livenessPath and readinessPath must differ, got ${JSON.stringify(paths)}`, 'healthPath');
   }
+  for (const name of Object.keys(options.healthChecks ?? {})) {
+    if (reservedCheckName(name)) {
+      throw new ObservabilityError(
+        'OBS_ERR_OPTIONS_INVALID_VALUE',
+        `option "healthChecks[${JSON.stringify(name)}]": "${name}" is a property of every object and cannot name a check`,
+        'healthChecks',
+      );
+    }
+  }
+  const deadlineMs = options.healthDeadlineMs ?? HEALTH_DEFAULTS.healthDeadlineMs;
+  const development = envString(env, 'NODE_ENV') === 'development';
   return Object.freeze({
     health: Object.freeze({
-      checkTimeoutMs: options.healthCheckTimeoutMs ?? HEALTH_DEFAULTS.healthCheckTimeoutMs,
-      deadlineMs: options.healthDeadlineMs ?? HEALTH_DEFAULTS.healthDeadlineMs,
+      checkTimeoutMs: options.healthCheckTimeoutMs ?? Math.min(HEALTH_DEFAULTS.healthCheckTimeoutMs, Math.max(1, deadlineMs - 100)),
+      deadlineMs,
       cacheMs: options.healthCacheMs ?? HEALTH_DEFAULTS.healthCacheMs,
     }),
     shutdown: Object.freeze({
-      delayMs: options.shutdownDelayMs ?? envInteger(env, 'SHUTDOWN_DELAY_MS', 0, 600_000) ?? HEALTH_DEFAULTS.shutdownDelayMs,
+      delayMs: options.shutdownDelayMs ?? envInteger(env, 'SHUTDOWN_DELAY_MS', 0, 600_000) ?? (development ? 0 : HEALTH_DEFAULTS.shutdownDelayMs),
       timeoutMs: options.shutdownTimeoutMs ?? envInteger(env, 'SHUTDOWN_TIMEOUT_MS', 0, 3_600_000) ?? HEALTH_DEFAULTS.shutdownTimeoutMs,
       hookTimeoutMs: options.shutdownHookTimeoutMs ?? HEALTH_DEFAULTS.shutdownHookTimeoutMs,
       signals: options.shutdownSignals ?? HEALTH_DEFAULTS.shutdownSignals,
       exitCode: options.shutdownExitCode,
+      secondSigintExits: development,
     }),
     paths: Object.freeze(paths),
     serviceVersion: options.serviceVersion ?? envString(env, 'SERVICE_VERSION') ?? envString(env, 'npm_package_version'),

@@ -240,6 +240,10 @@ export function buildHttpLogWriter(
     if (aborted) {
       level = 'warn';
       line.msg = 'request aborted';
+    } else if (done.closedByServer) {
+      line.closedByServer = true;
+      level = 'error';
+      line.msg = 'request cut at shutdown';
     } else if (!finished) {
       line.incomplete = true;
       level = 'error';

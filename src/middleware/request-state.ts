@@ -25,6 +25,8 @@ export class RequestState {
   /** The error handler attached an error. */
   failed = false;
   error: unknown = undefined;
+  /** Still in flight when graceful shutdown closed the remaining connections at its timeout. */
+  cutAtShutdown = false;
   slowReported = false;
   // Route tracking (see route-template.ts).
   tracked = false;

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import request from 'supertest';
 import { diskSpaceCheck, eventLoopDelayCheck, memoryCheck } from '../../src';
 import { EXPRESS_VERSIONS, observed } from '../helpers/app';
@@ -231,13 +232,17 @@ describe.each(EXPRESS_VERSIONS)('health edge cases (%s)', (_name, expressFactory
     expect(res.body.checks.oddAsync.status).toBe('error');
   });
 
-  it('answers 200 with a marker when check details cannot be serialized', async () => {
+  it('fails a check whose details cannot be serialized, and says why', async () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    const { app } = build({ healthChecks: { loop: () => ({ ok: true, details: circular }), big: () => ({ details: { n: 1n } }) } });
+    const { app } = build({
+      healthChecks: { loop: { check: () => ({ ok: true, details: circular }), critical: false }, big: { check: () => ({ details: { n: 1n } }), critical: false } },
+    });
     const res = await request(app).get('/health').expect(200);
-    expect(res.body.checks.loop.details).toBe('[details could not be serialized]');
-    expect(res.body.checks.big.details).toBe('[details could not be serialized]');
+    expect(res.body.status).toBe('degraded');
+    expect(res.body.checks.loop).toMatchObject({ status: 'error', error: 'details could not be serialized as JSON' });
+    expect(res.body.checks.big).toMatchObject({ status: 'error', error: 'details could not be serialized as JSON' });
+    expect(res.body.checks.loop.details).toBeUndefined();
   });
 
   it('fails readiness for a probe whose checks were still running when shutdown began', async () => {
@@ -269,7 +274,7 @@ describe.each(EXPRESS_VERSIONS)('health edge cases (%s)', (_name, expressFactory
 
   it('keeps a server attached until each attach has been detached', () => {
     const { obs } = build();
-    const server = { listening: false, close: (cb: () => void) => cb() } as unknown as import('node:http').Server;
+    const server = createServer();
     const before = process.listenerCount('SIGTERM');
     const detachA = obs.attach(server);
     const detachB = obs.attach(server);
