@@ -11,10 +11,10 @@ interface Server {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function start(): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'test', 'fixtures', 'shutdown-server.js')], {
+async function start(fixture = 'shutdown-server.js', env: Record<string, string> = {}): Promise<Server> {
+  const child = spawn(process.execPath, [join(root, 'test', 'fixtures', fixture)], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', LOG_FORMAT: 'json', LOG_FILE: '' },
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', LOG_FORMAT: 'json', LOG_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, any>[] = [];
@@ -118,4 +118,95 @@ describe('graceful shutdown in a real process', () => {
       if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
     }
   }, 30_000);
+
+  /** Resolves with the exit, or with 'still running' after `ms`. */
+  function exitWithin(server: Server, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
+    return Promise.race([server.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms).unref())]);
+  }
+
+  function stop(server: Server): void {
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  }
+
+  async function waitForLine(server: Server, msg: string, ms = 5000): Promise<Record<string, any>> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const line = server.lines.find((l) => l.msg === msg);
+      if (line) return line;
+      if (Date.now() > deadline) throw new Error(`no "${msg}" line; have ${JSON.stringify(server.lines.map((l) => l.msg))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('exits once shutdown completes although the application has its own SIGTERM listener and a live timer (128 + 15)', async () => {
+    const server = await start('shutdown-options-server.js', {
+      FIXTURE_OPTIONS: JSON.stringify({ shutdownDelayMs: 50, shutdownTimeoutMs: 500 }),
+      FIXTURE_OWN_SIGNAL_LISTENER: '1',
+    });
+    try {
+      server.child.kill('SIGTERM');
+      expect(await exitWithin(server, 5000)).toEqual({ code: 143, signal: null });
+      const messages = server.lines.map((l) => l.msg);
+      expect(messages).toContain('application listener ran');
+      expect(messages[messages.length - 1]).toBe('shutdown complete');
+    } finally {
+      stop(server);
+    }
+  }, 20_000);
+
+  it('exits with shutdownExitCode although the application has its own SIGTERM listener and a live timer', async () => {
+    const server = await start('shutdown-options-server.js', {
+      FIXTURE_OPTIONS: JSON.stringify({ shutdownDelayMs: 50, shutdownTimeoutMs: 500, shutdownExitCode: 3 }),
+      FIXTURE_OWN_SIGNAL_LISTENER: '1',
+    });
+    try {
+      server.child.kill('SIGTERM');
+      expect(await exitWithin(server, 5000)).toEqual({ code: 3, signal: null });
+      expect(server.lines.map((l) => l.msg)).toContain('shutdown complete');
+    } finally {
+      stop(server);
+    }
+  }, 20_000);
+
+  it('in development, waits no shutdown delay, and a second SIGINT exits at once after flushing the logs', async () => {
+    const server = await start('shutdown-options-server.js', {
+      NODE_ENV: 'development',
+      FIXTURE_OPTIONS: JSON.stringify({ shutdownTimeoutMs: 20_000 }),
+    });
+    try {
+      const agent = new http.Agent({ keepAlive: false });
+      // A request that would hold the shutdown for 10 s.
+      get(server.port, '/slow?ms=10000', agent).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      server.child.kill('SIGINT');
+      expect(await waitForLine(server, 'shutdown started: readiness now fails')).toMatchObject({ delayMs: 0 });
+      await waitForLine(server, 'servers closed: every in-flight request finished', 200).then(
+        () => {
+          throw new Error('the slow request should still be running');
+        },
+        () => undefined,
+      );
+      const sent = Date.now();
+      server.child.kill('SIGINT');
+      expect(await exitWithin(server, 3000)).toEqual({ code: 130, signal: null });
+      expect(Date.now() - sent).toBeLessThan(3000);
+      const messages = server.lines.map((l) => l.msg);
+      expect(messages[messages.length - 1]).toBe('second signal: exiting without waiting for shutdown to complete');
+    } finally {
+      stop(server);
+    }
+  }, 20_000);
+
+  it('outside development, keeps the default shutdown delay and lets a second SIGINT change nothing', async () => {
+    const server = await start('shutdown-options-server.js', { FIXTURE_OPTIONS: JSON.stringify({ shutdownTimeoutMs: 500 }) });
+    try {
+      server.child.kill('SIGINT');
+      expect(await waitForLine(server, 'shutdown started: readiness now fails')).toMatchObject({ delayMs: 5000 });
+      server.child.kill('SIGINT');
+      await waitForLine(server, 'shutdown already in progress');
+      expect(await exitWithin(server, 300)).toBe('still running');
+    } finally {
+      stop(server);
+    }
+  }, 20_000);
 });
