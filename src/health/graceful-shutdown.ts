@@ -62,6 +62,13 @@ export interface ShutdownDeps {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Marks the signal listeners of every instance (of any copy of the library), to tell them from the application's own. */
+const LIBRARY_LISTENER = Symbol.for('express-observability.signal-listener');
+
+function isLibraryListener(listener: unknown): boolean {
+  return (listener as { [LIBRARY_LISTENER]?: unknown })[LIBRARY_LISTENER] === true;
+}
+
 function isHttp2Server(server: NetServer): boolean {
   for (let proto = Object.getPrototypeOf(server); proto !== null && proto !== NetServer.prototype; proto = Object.getPrototypeOf(proto)) {
     const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
@@ -177,6 +184,8 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
 
   function exit(signal: ShutdownSignal): void {
     removeListeners();
+    // Another instance attached to the same signal is still shutting down: the last one to finish ends the process.
+    if (process.listeners(signal).some(isLibraryListener)) return;
     if (resolved.exitCode !== undefined) {
       process.exit(resolved.exitCode);
       return;
@@ -238,6 +247,7 @@ export function buildShutdownController(resolved: ResolvedShutdownOptions, deps:
               () => exit(signal),
             );
           };
+          Object.defineProperty(listener, LIBRARY_LISTENER, { value: true });
           listeners.set(signal, listener);
           process.on(signal, listener);
         }

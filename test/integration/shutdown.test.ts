@@ -154,6 +154,23 @@ describe('graceful shutdown in a real process', () => {
     }
   }, 20_000);
 
+  it('with two instances and an application listener, exits only once the slower instance has shut down', async () => {
+    const server = await start('shutdown-options-server.js', {
+      FIXTURE_OPTIONS: JSON.stringify({ shutdownDelayMs: 0, shutdownTimeoutMs: 500 }),
+      FIXTURE_OWN_SIGNAL_LISTENER: '1',
+      FIXTURE_SECOND_INSTANCE: '1',
+    });
+    try {
+      server.child.kill('SIGTERM');
+      expect(await exitWithin(server, 5000)).toEqual({ code: 143, signal: null });
+      const complete = server.lines.filter((l) => l.msg === 'shutdown complete').map((l) => l.service);
+      expect(complete.sort()).toEqual(['second-instance', 'shutdown-options-fixture']);
+      expect(server.lines.filter((l) => l.hook === 'slowHook')).toHaveLength(1);
+    } finally {
+      stop(server);
+    }
+  }, 20_000);
+
   it('exits with shutdownExitCode although the application has its own SIGTERM listener and a live timer', async () => {
     const server = await start('shutdown-options-server.js', {
       FIXTURE_OPTIONS: JSON.stringify({ shutdownDelayMs: 50, shutdownTimeoutMs: 500, shutdownExitCode: 3 }),
