@@ -1,13 +1,20 @@
+import { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { types } from 'node:util';
-import pino from 'pino';
+import { maskCardNumbers } from './card-numbers';
+import { summariseClientRequest, summariseRequest, summariseResponse, summariseSocket } from './http-summary';
+import { REDACTED, type Redactor } from './redaction-types';
+import { serializeError } from './serialize-error';
+import { rewriteUrlsInText, USERINFO } from './url-text';
 
-/** The text that replaces every redacted value. */
-export const REDACTED = '[REDACTED]';
+export { maskCardNumbers } from './card-numbers';
+export { REDACTED, type Redactor } from './redaction-types';
 
 /** Keys matched exactly, after lower-casing and removing every character that is not a letter or digit. */
 const EXACT_KEYS = [
   'authorization', 'proxyauthorization', 'cookie', 'setcookie', 'xapikey', 'apikey', 'xauthtoken', 'auth',
   'pwd', 'pass', 'passphrase', 'ssn', 'cvv', 'cvv2', 'cvc', 'pin', 'otp', 'jwt', 'pan', 'iban',
+  'key', 'sig', 'xauth', 'authentication', 'xaccesskey',
 ];
 /** Fragments that make a normalised key sensitive wherever they occur (`db_password`, `X-CSRF-Token`). */
 const KEY_FRAGMENTS = [
@@ -15,7 +22,10 @@ const KEY_FRAGMENTS = [
   'session', 'creditcard', 'cardnumber', 'ccnumber', 'signature',
 ];
 
-/** Keys the redactor knows to be sensitive by default, for documentation and tests. */
+/**
+ * The keys the redactor knows to be sensitive by default, for documentation and tests: each exact key as is
+ * (matched after normalisation), each fragment as `*fragment*` (matched anywhere in the normalised key).
+ */
 export const DEFAULT_SENSITIVE_KEYS: readonly string[] = Object.freeze([...EXACT_KEYS, ...KEY_FRAGMENTS.map((f) => `*${f}*`)]);
 
 /** Objects nested deeper than this are replaced rather than walked, so hostile input cannot exhaust the stack. */
@@ -23,116 +33,15 @@ export const MAX_REDACT_DEPTH = 16;
 const MAX_DEPTH_MARKER = '[MaxDepth]';
 const DECISION_CACHE_LIMIT = 4096;
 const MAX_CACHED_KEY_LENGTH = 64;
-/** `scheme://user:password@` at the start of an absolute-form request target. */
-const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
-
-/** Maximal runs of digits, each digit separated from the next by at most one space or dash. */
-const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
 const CIRCULAR_MARKER = '[Circular]';
 const UNREADABLE_MARKER = '[Unreadable]';
+/** Written for an object whose `toJSON` throws. */
+const UNSERIALIZABLE_MARKER = '[Unserializable]';
 const IN_PROGRESS = Symbol('in-progress');
+const NOT_DESCRIBED = Symbol('not-described');
 
 function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
-function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-
-/** Issuer prefixes start with 2 to 6 (Mastercard 2-series, Amex, Diners, JCB, Visa, Mastercard, Discover, UnionPay). */
-function plausibleCard(digits: string): boolean {
-  const first = digits.charCodeAt(0);
-  return digits.length >= 13 && digits.length <= 19 && first >= 50 && first <= 54 && luhnValid(digits);
-}
-
-/** Groups as printed on cards: a first group of 4, then groups of 3 to 6 digits. */
-function cardGrouping(groups: readonly string[]): boolean {
-  if (groups[0]!.length !== 4) return false;
-  for (let i = 1; i < groups.length; i++) if (groups[i]!.length < 3 || groups[i]!.length > 6) return false;
-  return true;
-}
-
-/**
- * Masks the card numbers in one run of digit groups, which may also hold other numbers (`<card> 123 12/25`):
- * either the whole run is one unbroken card number, or consecutive groups, grouped as on a card, form one.
- * Linear in the length of the run: a window never spans more than 19 digits.
- */
-function maskRun(run: string): string {
-  if (run.indexOf(' ') === -1 && run.indexOf('-') === -1) return plausibleCard(run) ? REDACTED : run;
-  if (run.indexOf(' ') !== -1 && run.indexOf('-') !== -1) return run;
-  const separator = run.indexOf(' ') !== -1 ? ' ' : '-';
-  const groups = run.split(separator);
-  const out: string[] = [];
-  let changed = false;
-  let first = 0;
-  while (first < groups.length) {
-    let matchedLast = -1;
-    if (groups[first]!.length === 4 || groups[first]!.length >= 13) {
-      let digits = '';
-      for (let last = first; last < groups.length; last++) {
-        const group = groups[last]!;
-        if (last > first && (group.length < 3 || group.length > 6)) break;
-        digits += group;
-        if (digits.length > 19) break;
-        if ((last === first ? digits.length >= 13 : groups[first]!.length === 4) && plausibleCard(digits)) {
-          matchedLast = last;
-          break;
-        }
-      }
-    }
-    if (matchedLast === -1) {
-      out.push(groups[first]!);
-      first++;
-    } else {
-      out.push(REDACTED);
-      changed = true;
-      first = matchedLast + 1;
-    }
-  }
-  return changed ? out.join(separator) : run;
-}
-
-function isWordChar(code: number): boolean {
-  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
-}
-
-/**
- * Masks payment-card numbers inside a string: 13 to 19 digits starting with 2 to 6 and passing the Luhn check,
- * unbroken or grouped as on a card by spaces or dashes, standing as a word of their own (so ids such as UUIDs
- * are not touched), also when other numbers (a CVV, an expiry date) follow them.
- * Returns the same string when there is nothing to mask.
- */
-export function maskCardNumbers(text: string): string {
-  if (text.length < 13) return text;
-  DIGIT_RUN.lastIndex = 0;
-  let out: string | undefined;
-  let copied = 0;
-  let match: RegExpExecArray | null;
-  while ((match = DIGIT_RUN.exec(text)) !== null) {
-    const run = match[0];
-    const start = match.index;
-    const end = start + run.length;
-    if (run.length < 13) continue;
-    if ((start > 0 && isWordChar(text.charCodeAt(start - 1))) || (end < text.length && isWordChar(text.charCodeAt(end)))) continue;
-    const masked = maskRun(run);
-    if (masked !== run) {
-      out = (out ?? '') + text.slice(copied, start) + masked;
-      copied = end;
-    }
-  }
-  return out === undefined ? text : out + text.slice(copied);
 }
 
 function copyOwn(source: Record<string, unknown>): Record<string, unknown> {
@@ -147,12 +56,26 @@ function copyOwn(source: Record<string, unknown>): Record<string, unknown> {
   return copy;
 }
 
-function isWalkableInstance(value: object): boolean {
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return false;
-  if (types.isMap(value) || types.isSet(value) || types.isWeakMap(value) || types.isWeakSet(value)) return false;
-  if (types.isPromise(value) || types.isRegExp(value) || types.isDate(value)) return false;
-  return true;
+/** Binary data, collections, promises, regular expressions and dates: written as their own serialisation gives. */
+function isOpaque(value: object): boolean {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return true;
+  if (types.isMap(value) || types.isSet(value) || types.isWeakMap(value) || types.isWeakSet(value)) return true;
+  return types.isPromise(value) || types.isRegExp(value) || types.isDate(value);
+}
+
+function hasToJSON(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return typeof (value as { toJSON?: unknown }).toJSON === 'function';
+  } catch {
+    return true;
+  }
+}
+
+/** Removes an own `toJSON` from a copy made here. */
+function withoutToJSON(copy: Record<string, unknown>): Record<string, unknown> {
+  if (typeof copy.toJSON === 'function') delete copy.toJSON;
+  return copy;
 }
 
 /** A plain object from any realm (Node's `req.headers` is created outside a vm or test sandbox's realm). */
@@ -162,18 +85,8 @@ export function isPlainObjectAnyRealm(value: object): boolean {
   return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
-/** Redaction of keys (case-insensitive, at any depth), card numbers and sensitive query parameters. */
-export interface Redactor {
-  /** Whether a key (header name, body or query key) holds a secret. Case- and separator-insensitive. */
-  isSensitiveKey(key: string): boolean;
-  /**
-   * Returns `value` with every sensitive key's value and every card number replaced by `[REDACTED]`.
-   * Copy-on-write: the input is never mutated, and is returned as is when nothing needed redacting.
-   */
-  redact<T>(value: T): T;
-  /** Returns `url` with the values of sensitive query parameters (and card numbers in any value) redacted. */
-  redactUrl(url: string): string;
-}
+/** Text that stands for the segments of a bracketed key: `a[b][token]` → `a`, `b`, `token`. */
+const KEY_SEGMENT_SEPARATORS = /[[\]]+/;
 
 /**
  * Builds a redactor. `extraKeys` are matched exactly after normalisation (case and separators ignored),
@@ -183,39 +96,58 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
   const exact = new Set<string>([...EXACT_KEYS, ...extraKeys.map(normaliseKey)]);
   const decisions = new Map<string, boolean>();
 
+  function judge(key: string): boolean {
+    const norm = normaliseKey(key);
+    if (exact.has(norm)) return true;
+    for (let i = 0; i < KEY_FRAGMENTS.length; i++) if (norm.includes(KEY_FRAGMENTS[i]!)) return true;
+    return false;
+  }
+
   function isSensitiveKey(key: string): boolean {
     const known = decisions.get(key);
     if (known !== undefined) return known;
-    const norm = normaliseKey(key);
-    let sensitive = exact.has(norm);
-    for (let i = 0; !sensitive && i < KEY_FRAGMENTS.length; i++) sensitive = norm.includes(KEY_FRAGMENTS[i]!);
+    let sensitive = judge(key);
+    // A bracketed key (`user[password]`, `card[cvv]`) stands for nested objects, where a sensitive key at any
+    // level hides everything below it: the key is sensitive when any of its segments is.
+    if (!sensitive && key.indexOf('[') !== -1) {
+      const segments = key.split(KEY_SEGMENT_SEPARATORS);
+      for (let i = 0; !sensitive && i < segments.length; i++) sensitive = segments[i] !== '' && judge(segments[i]!);
+    }
     // Bounded in count and in key length: hostile bodies with random or huge keys must not grow it without limit.
     if (key.length <= MAX_CACHED_KEY_LENGTH && decisions.size < DECISION_CACHE_LIMIT) decisions.set(key, sensitive);
     return sensitive;
   }
 
+  /** Card numbers masked; URLs in the text redacted when one could carry a secret (a query string or userinfo). */
+  function redactText(text: string): string {
+    const masked = maskCardNumbers(text);
+    if (masked.length < 10 || masked.indexOf('://') === -1) return masked;
+    return masked.indexOf('?') === -1 && masked.indexOf('@') === -1 ? masked : rewriteUrlsInText(masked, redactUrl);
+  }
+
   // `seen` maps each object already walked to its result, so shared references are walked once (no exponential
-  // blow-up) and a reference back to an object still being walked becomes `[Circular]`.
-  function walk(value: unknown, depth: number, seen: Map<object, unknown>): unknown {
-    if (typeof value === 'string') return maskCardNumbers(value);
+  // blow-up) and a reference back to an object still being walked becomes `[Circular]`. `key` is the property
+  // name (or array index) the value is found under, passed to `toJSON` as JSON.stringify does.
+  function walk(value: unknown, depth: number, seen: Map<object, unknown>, key: string | number): unknown {
+    if (typeof value === 'string') return redactText(value);
     if (value === null || typeof value !== 'object') return value;
     if (seen.has(value)) {
       const done = seen.get(value);
       return done === IN_PROGRESS ? CIRCULAR_MARKER : done;
     }
-    const result = walkObject(value, depth, seen);
+    const result = walkObject(value, depth, seen, key);
     seen.set(value, result);
     return result;
   }
 
-  function walkObject(value: object, depth: number, seen: Map<object, unknown>): unknown {
+  function walkObject(value: object, depth: number, seen: Map<object, unknown>, key: string | number): unknown {
     if (Array.isArray(value)) {
       if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
       seen.set(value, IN_PROGRESS);
       let copy: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
-        const next = walk(item, depth + 1, seen);
+        const next = walk(item, depth + 1, seen, i);
         if (next !== item) {
           copy ??= value.slice();
           copy[i] = next;
@@ -223,18 +155,58 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       }
       return copy ?? value;
     }
-    let source = value as Record<string, unknown>;
     if (!isPlainObjectAnyRealm(value)) {
-      // An error nested anywhere is described like pino describes `err`, so its own properties (an HTTP
-      // client's request config with its headers) are redacted too.
-      if (value instanceof Error || types.isNativeError(value)) source = { ...pino.stdSerializers.err(value as Error) };
-      // Other objects are serialised by JSON.stringify through their own enumerable keys, so they are walked
-      // the same way; objects with toJSON and binary or collection types are left to their own serialisation.
-      else if (!isWalkableInstance(value)) return value;
+      if (isOpaque(value)) return value;
+      const described = describeInstance(value);
+      if (described !== NOT_DESCRIBED) return described;
     }
     if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
+    let toJSON: unknown;
+    try {
+      toJSON = (value as { toJSON?: unknown }).toJSON;
+    } catch {
+      return UNREADABLE_MARKER;
+    }
+    if (typeof toJSON === 'function') return walkToJSON(value, toJSON as (this: object, key: string) => unknown, depth, seen, key);
+    return walkOwnKeys(value, depth, seen);
+  }
+
+  /** What JSON.stringify would write for an object with `toJSON` is what `toJSON` returns: that is redacted. */
+  function walkToJSON(value: object, toJSON: (this: object, key: string) => unknown, depth: number, seen: Map<object, unknown>, key: string | number): unknown {
+    let json: unknown;
+    try {
+      json = toJSON.call(value, String(key));
+    } catch {
+      return UNSERIALIZABLE_MARKER;
+    }
+    if (json === value) {
+      const walked = walkOwnKeys(value, depth, seen);
+      // The copy must not carry a toJSON that could hand JSON.stringify the unredacted original.
+      return walked === value ? value : withoutToJSON(walked as Record<string, unknown>);
+    }
+    if (json === null || typeof json !== 'object') return typeof json === 'string' ? redactText(json) : json;
     seen.set(value, IN_PROGRESS);
-    let copy: Record<string, unknown> | undefined = source === value ? undefined : source;
+    if (seen.has(json)) {
+      const done = seen.get(json);
+      return done === IN_PROGRESS ? CIRCULAR_MARKER : done;
+    }
+    if (Array.isArray(json)) return walk(json, depth, seen, key);
+    if (!isPlainObjectAnyRealm(json)) {
+      const described = describeInstance(json);
+      if (described !== NOT_DESCRIBED) return described;
+    }
+    // JSON.stringify does not call the toJSON of what toJSON returned; written in place of the original, it would.
+    const walked = walkOwnKeys(json, depth, seen);
+    seen.set(json, walked);
+    return hasToJSON(walked) ? withoutToJSON(copyOwn(walked as Record<string, unknown>)) : walked;
+  }
+
+  /** Walks an object through its own enumerable keys, as JSON.stringify does; copy-on-write. */
+  function walkOwnKeys(value: object, depth: number, seen: Map<object, unknown>): unknown {
+    if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
+    seen.set(value, IN_PROGRESS);
+    const source = value as Record<string, unknown>;
+    let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(source)) {
       let item: unknown;
       try {
@@ -242,13 +214,35 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       } catch {
         item = UNREADABLE_MARKER;
       }
-      const next = item !== undefined && item !== null && isSensitiveKey(key) ? REDACTED : walk(item, depth + 1, seen);
+      const next = item !== undefined && item !== null && isSensitiveKey(key) ? REDACTED : walk(item, depth + 1, seen, key);
       if (next !== item) {
         copy ??= copyOwn(source);
         copy[key] = next;
       }
     }
     return copy ?? value;
+  }
+
+  /**
+   * Errors, requests, responses, outgoing requests and sockets are written as their safe descriptions, never
+   * walked: their properties hold headers, raw request text, cookies and sockets. Opaque values are left to their
+   * own serialisation. Anything else is returned as is, to be walked.
+   */
+  function describeInstance(value: object): unknown {
+    if (value instanceof Error || types.isNativeError(value)) return serializeError(value, redactor);
+    try {
+      if (value instanceof IncomingMessage) {
+        // A response received by an HTTP client is an IncomingMessage too.
+        const status = value.statusCode;
+        return typeof status === 'number' ? { statusCode: status } : summariseRequest(value, redactor);
+      }
+      if (value instanceof ServerResponse) return summariseResponse(value);
+      if (value instanceof ClientRequest) return summariseClientRequest(value, redactor);
+      if (value instanceof Socket) return summariseSocket(value);
+    } catch {
+      return UNREADABLE_MARKER;
+    }
+    return NOT_DESCRIBED;
   }
 
   function redactUrl(rawUrl: string): string {
@@ -282,14 +276,15 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     return changed ? `${url.slice(0, q + 1)}${parts.join('&')}${fragment}` : url;
   }
 
-  return {
+  const redactor: Redactor = {
     isSensitiveKey,
     redact: <T>(value: T): T => {
-      if (typeof value === 'string') return maskCardNumbers(value) as T;
-      return (value !== null && typeof value === 'object' ? walk(value, 0, new Map()) : value) as T;
+      if (typeof value === 'string') return redactText(value) as T;
+      return (value !== null && typeof value === 'object' ? walk(value, 0, new Map(), '') : value) as T;
     },
     redactUrl,
   };
+  return redactor;
 }
 
 function safeDecode(text: string): string {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { mulberry32 } from '../helpers/datasets';
 import {
@@ -328,11 +330,10 @@ describe('createRedactor().redact', () => {
     expect(account.password).toBe('pw');
   });
 
-  it('describes nested Errors like pino does, redacting their own properties', () => {
-    const err = Object.assign(new Error('boom'), { headers: { Authorization: 'Bearer x' } });
+  it('describes nested Errors by the fixed fields of serializeError, never their other properties', () => {
+    const err = Object.assign(new Error('boom'), { headers: { Authorization: 'Bearer x' }, code: 'E_BOOM' });
     const out = redactor.redact({ wrapped: { err } }) as unknown as { wrapped: { err: Record<string, unknown> } };
-    expect(out.wrapped.err).toMatchObject({ type: 'Error', message: 'boom', headers: { Authorization: REDACTED } });
-    expect(out.wrapped.err.stack).toEqual(expect.stringContaining('boom'));
+    expect(out.wrapped.err).toEqual({ type: 'Error', message: 'boom', code: 'E_BOOM', stack: expect.stringContaining('boom') });
     expect((err as unknown as { headers: { Authorization: string } }).headers.Authorization).toBe('Bearer x');
   });
 
@@ -581,5 +582,200 @@ describe('card-number masking leaves ids alone', () => {
     ['Mastercard unbroken', '5500000000000004'],
   ])('masks %s', (_label, text) => {
     expect(maskCardNumbers(`paid with ${text}.`)).toBe('paid with [REDACTED].');
+  });
+});
+
+describe('objects with toJSON', () => {
+  const redactor = createRedactor();
+
+  it('redacts what toJSON returns, at any depth (AxiosHeaders-like objects)', () => {
+    class Headers {
+      constructor(private readonly values: Dict) {}
+      toJSON(): Dict {
+        return { ...this.values };
+      }
+    }
+    const headers = new Headers({ Authorization: 'Bearer x', 'X-Api-Key': 'k', accept: 'json' });
+    const out = redactor.redact({ config: { headers }, list: [headers] });
+    expect(JSON.parse(JSON.stringify(out))).toEqual({
+      config: { headers: { Authorization: REDACTED, 'X-Api-Key': REDACTED, accept: 'json' } },
+      list: [{ Authorization: REDACTED, 'X-Api-Key': REDACTED, accept: 'json' }],
+    });
+  });
+
+  it('masks a string returned by toJSON, and passes the key to toJSON as JSON.stringify does', () => {
+    const keys: string[] = [];
+    const card = {
+      toJSON(key: string): string {
+        keys.push(key);
+        return `card ${VISA}`;
+      },
+    };
+    expect(redactor.redact({ payment: card })).toEqual({ payment: `card ${REDACTED}` });
+    expect(keys).toEqual(['payment']);
+  });
+
+  it('writes a marker for a toJSON that throws, and never throws itself', () => {
+    const hostile = {
+      toJSON(): never {
+        throw new Error('nope');
+      },
+    };
+    let out: unknown;
+    expect(() => {
+      out = redactor.redact({ hostile, ok: 1 });
+    }).not.toThrow();
+    expect(out).toEqual({ hostile: '[Unserializable]', ok: 1 });
+  });
+
+  it('walks an object whose toJSON returns itself once, without looping', () => {
+    let calls = 0;
+    const self = {
+      password: 'pw',
+      name: 'n',
+      toJSON(): unknown {
+        calls++;
+        return this;
+      },
+    };
+    const out = redactor.redact({ self }) as Dict;
+    expect(calls).toBe(1);
+    expect(JSON.parse(JSON.stringify(out))).toEqual({ self: { password: REDACTED, name: 'n' } });
+    expect(self.password).toBe('pw');
+  });
+
+  it('walks a toJSON result that refers back to the object in bounded time', () => {
+    const node: Dict = { token: 't' };
+    node.toJSON = () => ({ me: node, token: 't' });
+    let out: unknown;
+    expect(() => {
+      out = redactor.redact({ node });
+    }).not.toThrow();
+    expect(JSON.parse(JSON.stringify(out))).toEqual({ node: { me: '[Circular]', token: REDACTED } });
+  });
+});
+
+describe('card numbers in common written forms', () => {
+  it.each([
+    ['4111-1111-1111-1111 12/25', `${REDACTED} 12/25`],
+    ['3782 822463 10005 12-26', `${REDACTED} 12-26`],
+    ['4111 1111-1111 1111', REDACTED],
+    ['4111-1111 1111-1111 exp 12/25 cvv 123', `${REDACTED} exp 12/25 cvv 123`],
+    ['5500-0000-0000-0004 123', `${REDACTED} 123`],
+    ['card 4111 1111 1111 1111 1225', `card ${REDACTED} 1225`],
+    ['4111111111111111-12-25', `${REDACTED}-12-25`],
+    ['ref 42 4111 1111 1111 1111', `ref 42 ${REDACTED}`],
+    ['"pan":"4111 1111 1111 1111"', `"pan":"${REDACTED}"`],
+    ['3782-822463-10005', REDACTED],
+    ['6011 0000 0000 0004 and 3782 822463 10005', `${REDACTED} and ${REDACTED}`],
+  ])('masks %j', (input, expected) => {
+    expect(maskCardNumbers(input)).toBe(expected);
+  });
+
+  it.each([
+    ['a UUID', 'f47ac10b-58cc-4372-a567-0e02b2c3d479'],
+    ['an all-digit UUID-shaped id with mixed separators', '41111111-4111 4111-8111-411111111111'],
+    ['an ISO timestamp', '2024-01-15T10:30:00.000Z'],
+    ['an ISO date and time with a space', '2024-01-15 10:30:00'],
+    ['epoch milliseconds', '1700000000000'],
+    ['epoch milliseconds in text', 'at 1700000000000 ms'],
+    ['an E.164 phone number', '+14155552671'],
+    ['a grouped UK phone number', '+44 20 7946 0958'],
+    ['a grouped US phone number', '+1 415-555-2671'],
+    ['a phone number with mixed separators', '+49 30-1234 5678 90'],
+    ['an order number', 'ORD-2024-000123'],
+    ['an order number with a long sequence', 'ORD-2024-0004111111111111111'],
+    ['a 16-digit non-Luhn id', '4111111111111112'],
+    ['a 19-digit non-Luhn id', '4000000000000000001'],
+    ['a 13-digit non-Luhn id starting with 5', '5000000000001'],
+    ['grouped non-Luhn digits with mixed separators', '4111 1111-1111 1112'],
+    ['a card-like number glued to letters', 'ord4111-1111-1111-1111'],
+    ['an IBAN-like run', 'DE89 3704 0044 0532 0130 00'],
+  ])('does not mask %s', (_label, text) => {
+    expect(maskCardNumbers(text)).toBe(text);
+  });
+
+  it('stays linear on long runs of separated digits', () => {
+    const run = '4 1 '.repeat(200_000) + '4111-1111 1111-1111';
+    const started = performance.now();
+    const out = maskCardNumbers(run);
+    const elapsed = performance.now() - started;
+    expect(out.endsWith(REDACTED)).toBe(true);
+    expect(elapsed).toBeLessThan(500);
+  });
+});
+
+describe('bracketed and dotted query and form keys', () => {
+  const redactor = createRedactor();
+
+  it.each(['user[password]', 'card[cvv]', 'a[b][token]', 'user[pin]', 'payment[card][cvc]', 'passwords[0]', 'pin[]', 'api[key]'])(
+    '%s is sensitive (judged by its segments)',
+    (key) => {
+      expect(redactor.isSensitiveKey(key)).toBe(true);
+    },
+  );
+
+  it.each(['user[name]', 'items[0][id]', 'a[b][c]', 'filter[author]', 'sort[]', 'monkey[id]'])('%s is not sensitive', (key) => {
+    expect(redactor.isSensitiveKey(key)).toBe(false);
+  });
+
+  it('redacts bracketed keys in query strings, encoded or not', () => {
+    expect(redactor.redactUrl('/login?user[name]=ann&user[password]=pw&card[cvv]=123')).toBe(
+      `/login?user[name]=ann&user[password]=${REDACTED}&card[cvv]=${REDACTED}`,
+    );
+    expect(redactor.redactUrl('/x?a%5Bb%5D%5Btoken%5D=t&a%5Bb%5D%5Bc%5D=c')).toBe(`/x?a%5Bb%5D%5Btoken%5D=${REDACTED}&a%5Bb%5D%5Bc%5D=c`);
+  });
+
+  it('redacts bracketed keys in body objects (urlencoded forms parsed without nesting)', () => {
+    expect(redactor.redact({ 'user[name]': 'ann', 'user[password]': 'pw', 'card[cvv]': '123' })).toEqual({
+      'user[name]': 'ann',
+      'user[password]': REDACTED,
+      'card[cvv]': REDACTED,
+    });
+  });
+});
+
+describe('added default sensitive keys', () => {
+  const redactor = createRedactor();
+
+  it.each(['key', 'Key', 'KEY', 'sig', 'signature', 'x-signature', 'x-auth', 'X-Auth', 'authentication', 'x-access-key', 'X-Access-Key', 'client_secret', 'refresh_token', 'private_key'])(
+    '%s is sensitive',
+    (key) => {
+      expect(redactor.isSensitiveKey(key)).toBe(true);
+    },
+  );
+
+  it.each(['monkey', 'keyboard', 'primaryKey', 'keys', 'sigma', 'signal', 'design', 'authenticated', 'x-author', 'accessKeyId'])(
+    '%s is not sensitive (key and sig match whole keys only)',
+    (key) => {
+      expect(redactor.isSensitiveKey(key)).toBe(false);
+    },
+  );
+
+  it('redacts them in query strings', () => {
+    expect(redactor.redactUrl('/s3?key=abc&sig=def&monkey=1')).toBe(`/s3?key=${REDACTED}&sig=${REDACTED}&monkey=1`);
+  });
+});
+
+/** The rows of the docs table, one per entry of DEFAULT_SENSITIVE_KEYS. */
+function sensitiveKeyTableRows(): string[] {
+  return DEFAULT_SENSITIVE_KEYS.map((entry) =>
+    entry.startsWith('*') ? `| \`${entry}\` | anywhere in the key |` : `| \`${entry}\` | the whole key |`,
+  );
+}
+
+describe('docs/logging.md lists the default sensitive keys', () => {
+  it('has a table whose entries are exactly DEFAULT_SENSITIVE_KEYS, in order', () => {
+    const docs = readFileSync(join(__dirname, '..', '..', 'docs', 'logging.md'), 'utf8');
+    const start = docs.indexOf('<!-- sensitive-keys:start -->');
+    const end = docs.indexOf('<!-- sensitive-keys:end -->');
+    expect(start).toBeGreaterThan(-1);
+    expect(end).toBeGreaterThan(start);
+    const table = docs.slice(start, end);
+    const rows = table.split('\n').filter((l) => l.startsWith('| `'));
+    const entries = rows.map((row) => /^\| `([^`]+)` \|/.exec(row)?.[1]);
+    // On a mismatch, the expected table is in the failure message: paste it between the markers.
+    expect(rows).toEqual(sensitiveKeyTableRows());
+    expect(entries).toEqual([...DEFAULT_SENSITIVE_KEYS]);
   });
 });

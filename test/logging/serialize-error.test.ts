@@ -189,3 +189,151 @@ describe('serializeError with a redactor', () => {
     expect(serializeError(err).status).toBe(404);
   });
 });
+
+describe('serializeError: errors of HTTP clients and SDKs', () => {
+  const redactor = createRedactor();
+  const stack = expect.any(String);
+
+  it('describes a Stripe-shaped error by its own fields, without raw or headers', () => {
+    class StripeError extends Error {
+      readonly type = 'StripeCardError';
+      readonly rawType = 'card_error';
+      readonly code = 'card_declined';
+      readonly statusCode = 402;
+      readonly requestId = 'req_9f2Kx';
+      readonly headers = { 'request-id': 'req_9f2Kx', 'stripe-account': 'acct_secret', authorization: 'Bearer sk_live_x' };
+      readonly raw = { message: 'Your card was declined.', headers: { authorization: 'Bearer sk_live_x' } };
+    }
+    class StripeCardError extends StripeError {}
+    const out = serializeError(new StripeCardError('Your card was declined.'), redactor);
+    expect(out).toEqual({
+      type: 'StripeCardError',
+      message: 'Your card was declined.',
+      code: 'card_declined',
+      status: 402,
+      requestId: 'req_9f2Kx',
+      stack,
+    });
+  });
+
+  it('describes an AWS SDK v3-shaped error: name, Code, $metadata status and request id, no $response', () => {
+    class ServiceException extends Error {
+      readonly $fault = 'client';
+      readonly $metadata = { httpStatusCode: 403, requestId: 'TX7Q2', extendedRequestId: 'ext', attempts: 1 };
+      readonly $response = { statusCode: 403, headers: { 'x-amz-security-token': 'secret-token' }, body: 'raw' };
+      readonly Code = 'AccessDenied';
+      constructor(message: string) {
+        super(message);
+        this.name = 'AccessDenied';
+      }
+    }
+    class S3ServiceException extends ServiceException {}
+    expect(serializeError(new S3ServiceException('Access Denied'), redactor)).toEqual({
+      type: 'S3ServiceException',
+      name: 'AccessDenied',
+      message: 'Access Denied',
+      code: 'AccessDenied',
+      status: 403,
+      requestId: 'TX7Q2',
+      stack,
+    });
+  });
+
+  it('takes method and URL from axios-like config (joined with baseURL) and got-like options', () => {
+    const axiosLike = Object.assign(new Error('Request failed with status code 404'), {
+      config: { method: 'delete', baseURL: 'https://api.example/v1/', url: '/items/1?token=abc', headers: { Authorization: 'Bearer x' } },
+      response: { status: 404, headers: {}, data: 'body' },
+      request: { _header: 'DELETE /v1/items/1 HTTP/1.1\r\nAuthorization: Bearer x\r\n' },
+    });
+    expect(serializeError(axiosLike, redactor)).toEqual({
+      type: 'Error',
+      message: 'Request failed with status code 404',
+      status: 404,
+      method: 'DELETE',
+      url: `https://api.example/v1/items/1?token=${REDACTED}`,
+      stack,
+    });
+    const gotLike = Object.assign(new Error('Response code 503'), {
+      options: { method: 'patch', url: new URL('https://u:p@api.example/x?sig=s1&a=1') },
+      response: { statusCode: 503 },
+    });
+    expect(serializeError(gotLike, redactor)).toMatchObject({
+      status: 503,
+      method: 'PATCH',
+      url: `https://${REDACTED}@api.example/x?sig=${REDACTED}&a=1`,
+    });
+  });
+
+  it('redacts URLs inside the message and the stack', () => {
+    const err = new Error('GET https://ann:pw@api.example/x?api_key=k1&page=2 failed');
+    const out = serializeError(err, redactor);
+    expect(out.message).toBe(`GET https://${REDACTED}@api.example/x?api_key=${REDACTED}&page=2 failed`);
+    expect(out.stack).toContain(out.message);
+    expect(out.stack).not.toContain('k1');
+  });
+
+  it('without a redactor, writes URLs without their query string and userinfo', () => {
+    const err = Object.assign(new Error('failed: https://ann:pw@h.example/a?token=t#f'), { config: { method: 'get', url: 'https://ann:pw@h.example/a?token=t' } });
+    const out = serializeError(err);
+    expect(out.url).toBe('https://h.example/a');
+    expect(out.message).toBe('failed: https://h.example/a');
+  });
+
+  it('ignores method and URL values that are not what they claim', () => {
+    const err = Object.assign(new Error('x'), { config: { method: 'GET\r\nX-Evil: 1', url: 42 } });
+    const out = serializeError(err, redactor);
+    expect(out).not.toHaveProperty('method');
+    expect(out).not.toHaveProperty('url');
+  });
+
+  it('describes causes the same way, to a bounded depth, and cycles end', () => {
+    const root = new Error('root', { cause: 'a string cause' });
+    const mid = Object.assign(new Error('mid', { cause: root }), { code: 'E_MID', config: { headers: { Authorization: 'x' } } });
+    const top = new Error('top', { cause: mid });
+    expect(serializeError(top, redactor)).toEqual({
+      type: 'Error',
+      message: 'top',
+      stack,
+      cause: {
+        type: 'Error',
+        message: 'mid',
+        code: 'E_MID',
+        stack,
+        cause: { type: 'Error', message: 'root', stack, cause: { type: 'NonError', message: 'a string cause' } },
+      },
+    });
+    const cyclic = new Error('cyclic');
+    (cyclic as { cause?: unknown }).cause = cyclic;
+    const described = serializeError(cyclic, redactor);
+    expect(described).toEqual({ type: 'Error', message: 'cyclic', stack });
+
+    let deep: Error = new Error('level 0');
+    for (let i = 1; i <= 20; i++) deep = new Error(`level ${i}`, { cause: deep });
+    let depth = 0;
+    for (let cur: { cause?: unknown } | undefined = serializeError(deep, redactor); cur !== undefined; cur = cur.cause as typeof cur) depth++;
+    expect(depth).toBe(4);
+  });
+
+  it('describes the errors of an AggregateError (first five)', () => {
+    const errors = Array.from({ length: 8 }, (_v, i) => Object.assign(new Error(`attempt ${i}`), { code: 'ECONNREFUSED' }));
+    const out = serializeError(new AggregateError(errors, 'all attempts failed'), redactor);
+    expect(out.type).toBe('AggregateError');
+    expect(out.errors).toHaveLength(5);
+    expect(out.errors![0]).toEqual({ type: 'Error', message: 'attempt 0', code: 'ECONNREFUSED', stack });
+  });
+
+  it('stays JSON-safe and never throws on hostile HTTP-shaped errors', () => {
+    const hostile = new Error('h');
+    for (const key of ['config', 'options', 'response', '$metadata', 'request', 'cause']) {
+      Object.defineProperty(hostile, key, {
+        enumerable: true,
+        get() {
+          throw new Error('no');
+        },
+      });
+    }
+    const out = serializeError(hostile, redactor);
+    expect(out).toEqual({ type: 'Error', message: 'h', stack });
+    expect(JSON.parse(JSON.stringify(out))).toEqual(out);
+  });
+});
