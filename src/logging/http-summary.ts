@@ -57,8 +57,11 @@ function expressRoute(req: SummarisedRequest, redactor: Redactor): string | null
   return clip(redactor.redact(path === '/' ? base : base + path), MAX_URL_LOG_LENGTH);
 }
 
-/** How a request is written in log lines: the completion line's `req`, and any request inside a logged object. */
-export interface RequestSummary {
+/**
+ * How a request is written in log lines: the completion line's `req`, and any request inside a logged object.
+ * A type alias, not an interface, so it can be widened to `Record<string, unknown>` to add `headers` and `body`.
+ */
+export type RequestSummary = {
   readonly method: string | undefined;
   /** `originalUrl` (else `url`), query secrets and card numbers redacted, cut to {@link MAX_URL_LOG_LENGTH}. */
   readonly url: string;
@@ -68,7 +71,7 @@ export interface RequestSummary {
   readonly ip: string | undefined;
   /** The `User-Agent` header, cut to {@link MAX_USER_AGENT_LOG_LENGTH}. */
   readonly userAgent: string | undefined;
-}
+};
 
 /**
  * Summarises a request for a log line: method, redacted URL, route, client address and user agent, never its
@@ -91,11 +94,11 @@ export function summariseRequest(req: IncomingMessage, redactor: Redactor, route
 }
 
 /** How a response is written in log lines: the completion line's `res`, and any response inside a logged object. */
-export interface ResponseSummary {
+export type ResponseSummary = {
   readonly statusCode: number;
   /** The `Content-Length` sent, once the response is finished; undefined before or without one. */
   readonly size: number | undefined;
-}
+};
 
 /**
  * Summarises a response for a log line: status and size, never its headers or socket.

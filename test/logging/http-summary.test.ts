@@ -166,3 +166,14 @@ describe('summariseRequest and summariseResponse on node:http objects', () => {
     expect(out).toEqual({ req: '[Unreadable]' });
   });
 });
+
+describe('summaries as the completion line builds them', () => {
+  it('can be widened to add headers and body', () => {
+    const req = new http.IncomingMessage(null as never);
+    req.method = 'POST';
+    req.url = '/login?password=pw';
+    const reqInfo: Record<string, unknown> = summariseRequest(req, createRedactor(), null);
+    reqInfo.body = '{}';
+    expect(reqInfo).toEqual({ method: 'POST', url: `/login?password=${REDACTED}`, route: null, ip: undefined, userAgent: undefined, body: '{}' });
+  });
+});

@@ -779,3 +779,14 @@ describe('docs/logging.md lists the default sensitive keys', () => {
     expect(entries).toEqual([...DEFAULT_SENSITIVE_KEYS]);
   });
 });
+
+describe('objects with a hostile toJSON property', () => {
+  it('writes "[Unreadable]" for a toJSON getter that throws', () => {
+    const hostile = Object.defineProperty({}, 'toJSON', {
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(createRedactor().redact({ hostile, ok: 1 })).toEqual({ hostile: '[Unreadable]', ok: 1 });
+  });
+});
