@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '../../src';
 import { REDACTED } from '../../src/logging/redact';
+import { lineTexts as texts } from '../helpers/line-texts';
 import { LogCapture } from '../helpers/log-capture';
 
 const root = join(__dirname, '..', '..');
@@ -13,19 +14,6 @@ const API_KEY = 'key-77d01b';
 const QUERY_SECRET = 'q-secret-5e1d';
 const USER_PASSWORD = 'pw-9b2c44';
 const SECRETS = [TOKEN, 'tok-3fa9c2e1', API_KEY, QUERY_SECRET, USER_PASSWORD];
-
-/** Every key and string value in a parsed line, so assertions cover the whole object. */
-function texts(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const item of value) texts(item, out);
-  else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      out.push(key);
-      texts(item, out);
-    }
-  }
-  return out;
-}
 
 function expectNoLeak(line: unknown): void {
   const all = texts(line);

@@ -5,24 +5,12 @@ import { createLogger } from '../../src';
 import { summariseRequest, summariseResponse } from '../../src/logging/http-summary';
 import { createRedactor, REDACTED } from '../../src/logging/redact';
 import { EXPRESS_VERSIONS, observed } from '../helpers/app';
+import { lineTexts as texts } from '../helpers/line-texts';
 import { LogCapture } from '../helpers/log-capture';
 
 const COOKIE = 'sid=cookie-8c1f0a';
 const TOKEN = 'tok-51be7d';
 const AUTH = 'Bearer auth-0b9e44';
-
-/** Every key and string value in a parsed line. */
-function texts(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const item of value) texts(item, out);
-  else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      out.push(key);
-      texts(item, out);
-    }
-  }
-  return out;
-}
 
 function expectNoLeak(line: unknown): void {
   const all = texts(line);
