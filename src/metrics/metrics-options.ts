@@ -4,6 +4,7 @@ import type { OptionSchema } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
 import { OTEL_HTTP_DURATION_BUCKETS, type ResolvedHttpMetricsOptions } from './http-metrics';
 import { assertWholeSubWindows, PERCENTILE_STORE_DEFAULTS, type ResolvedPercentileStoreOptions } from './percentile-store';
+import { LITERAL_ROUTE_PATH, LITERAL_ROUTE_PATH_TEXT } from '../config/route-path';
 
 /** Metrics options of `createObservability`. */
 export interface MetricsOptions {
@@ -49,15 +50,6 @@ export const METRICS_DEFAULTS = Object.freeze({
   observeMonitoringRoutes: false,
 });
 
-/**
- * A path that both Express path parsers (path-to-regexp 0.1 and 8) take literally, as the monitoring router
- * compares it: route syntax (`: * ( ) + ! $ ? [ ] { }`) would throw a raw PathError in Express 5, or make a route
- * that does not match the path as written.
- */
-const LITERAL_PATH = /^\/[A-Za-z0-9._~&,;=@'/-]*$/;
-const LITERAL_PATH_TEXT =
-  'a literal path starting with "/", of letters, digits and / . _ ~ - & , ; = @ \' (route syntax such as : * ( ) + ! $ is not allowed)';
-
 /** What an HTTP header value can carry in a bearer token as sent and compared: visible ASCII (RFC 9110 VCHAR). */
 const HEADER_TOKEN = /^[\x21-\x7e]+$/;
 
@@ -95,7 +87,7 @@ export const METRICS_OPTION_SCHEMA: OptionSchema = Object.freeze({
   histogramBuckets: { type: 'bucketArray', maxItems: 100 },
   maxRouteLabels: { type: 'integer', min: 1, max: 100_000 },
   metricsToken: { type: 'string', nonEmpty: true },
-  metricsPath: { type: 'string', pattern: LITERAL_PATH, patternText: LITERAL_PATH_TEXT },
+  metricsPath: { type: 'string', pattern: LITERAL_ROUTE_PATH, patternText: LITERAL_ROUTE_PATH_TEXT },
   percentileAccuracy: { type: 'number', min: 0.0001, max: 0.2 },
   percentileWindowMs: { type: 'integer', min: 1000, max: 86_400_000 },
   percentileSubWindows: { type: 'integer', min: 1, max: 120 },
