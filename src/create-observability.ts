@@ -9,7 +9,6 @@ import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLog
 import {
   buildHttpLogWriter,
   HTTP_LOG_OPTION_SCHEMA,
-  observeRequest,
   resolveHttpLogOptions,
   type HttpLogOptions,
 } from './logging/http-logger';
@@ -46,6 +45,7 @@ import { createMonitoringRouter, type MonitoringRouter } from './router/create-r
 import { buildHealthEndpoints } from './router/health-endpoints';
 import { buildMetricsHandler } from './router/metrics-endpoint';
 import { stateOf } from './middleware/request-state';
+import { observeRequest } from './middleware/observe-request';
 
 /**
  * Options of {@link createObservability}. Every key is optional. Precedence: explicit option, then environment

@@ -5,11 +5,12 @@ import { getRequestContext } from '../context/request-context';
 import type { NextFunction } from '../middleware/types';
 import { describeCompletion, type CompletedRequest } from '../middleware/completion';
 import { stateOf } from '../middleware/request-state';
-import { trackRoute } from '../middleware/route-template';
+import { observeRequest } from '../middleware/observe-request';
 import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
 import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions, type MinimalLogger } from './create-logger';
 import type { Redactor } from './redact';
 import { serializeError } from './serialize-error';
+import { summariseRequest, summariseResponse } from './http-summary';
 
 /** Options of {@link httpLogger}. */
 export interface HttpLogOptions {
@@ -55,10 +56,6 @@ export const HTTP_LOG_DEFAULTS = Object.freeze({
   maxBodyLogBytes: 2048,
 });
 
-/** Longest URL and user agent written; the rest is cut so hostile requests cannot inflate log lines. */
-export const MAX_URL_LOG_LENGTH = 2048;
-export const MAX_USER_AGENT_LOG_LENGTH = 512;
-
 export const HTTP_LOG_OPTION_SCHEMA: OptionSchema = Object.freeze({
   excludePaths: { type: 'matcherArray', maxItems: 1024 },
   logRequestHeaders: { type: 'boolean' },
@@ -73,16 +70,6 @@ export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogO
     logRequestBody: options.logRequestBody ?? HTTP_LOG_DEFAULTS.logRequestBody,
     maxBodyLogBytes: options.maxBodyLogBytes ?? HTTP_LOG_DEFAULTS.maxBodyLogBytes,
   });
-}
-
-/** The request URL as logged: secrets redacted, cut to {@link MAX_URL_LOG_LENGTH}. */
-export function loggedUrl(req: IncomingMessage & { originalUrl?: string }, redactor: Redactor): string {
-  return clip(redactor.redactUrl(req.originalUrl ?? req.url ?? '/'), MAX_URL_LOG_LENGTH);
-}
-
-/** Cuts `text` to `max` characters, marking the cut. */
-export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}...[truncated]` : text;
 }
 
 /** The longest prefix of `text` that fits in `maxBytes` of UTF-8. */
@@ -114,15 +101,6 @@ function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) 
     for (const re of patterns) if (re.test(path)) return true;
     return false;
   };
-}
-
-/**
- * The client address as Express's `req.ip` gives it. Without an `X-Forwarded-For` header, `req.ip` is the socket's
- * peer whatever the `trust proxy` setting, so the header parsing behind `req.ip` is skipped.
- */
-function clientIp(req: IncomingMessage & { ip?: string }): string | undefined {
-  if (req.headers['x-forwarded-for'] === undefined) return req.socket?.remoteAddress ?? req.ip;
-  return req.ip ?? req.socket?.remoteAddress;
 }
 
 function pathOf(url: string | undefined): string {
@@ -188,13 +166,7 @@ export function buildHttpLogWriter(
     // Nothing to build when even error lines are off (logLevel 'fatal' or 'silent'). A logger without a numeric
     // levelVal filters by itself: the comparison is then false and the line is built.
     if ((logger.levelVal as number) > LEVEL_VALUES.error) return;
-    const reqInfo: Record<string, unknown> = {
-      method: req.method,
-      url: loggedUrl(req, redactor),
-      route: done.route ?? null,
-      ip: clientIp(req),
-      userAgent: typeof req.headers['user-agent'] === 'string' ? clip(req.headers['user-agent'], MAX_USER_AGENT_LOG_LENGTH) : undefined,
-    };
+    const reqInfo: Record<string, unknown> = summariseRequest(req, redactor, done.route ?? null);
     if (logRequestHeaders) {
       // The id header is left out: the accepted id is already on the line as reqId, and a rejected one must
       // never be written.
@@ -213,7 +185,6 @@ export function buildHttpLogWriter(
         }
       }
     }
-    const contentLength = res.getHeader('content-length');
     // traceId and spanId are always set, even to undefined: the line may be written while another request's
     // context is current, and the logger's mixin must not lend it that request's trace. They follow reqId, where
     // the mixin puts them on app lines.
@@ -223,10 +194,7 @@ export function buildHttpLogWriter(
       traceId: ctx?.traceId,
       spanId: ctx?.spanId,
       req: reqInfo,
-      res: {
-        statusCode,
-        size: contentLength === undefined || !finished ? undefined : Number(contentLength),
-      },
+      res: summariseResponse(res, statusCode, finished),
       responseTime: Math.round(done.durationMs * 1000) / 1000,
     };
     if (aborted) line.aborted = true;
@@ -274,16 +242,6 @@ export function buildHttpLogWriter(
     logs: isExcluded === undefined ? () => true : (url) => !isExcluded(pathOf(url)),
     write,
   };
-}
-
-/** Prepares a request for observation: start time, route tracking, peer address. */
-export function observeRequest(req: IncomingMessage, startTime: number): void {
-  const state = stateOf(req);
-  // The first piece to observe the request sets its start: standalone pieces mounted later do not move it.
-  if (state.startTime === 0) state.startTime = startTime;
-  trackRoute(req);
-  // Read now: after an abort the socket may no longer know its peer, and Node caches the address.
-  void req.socket?.remoteAddress;
 }
 
 /**

@@ -33,7 +33,8 @@ function clientIp(req: SummarisedRequest): string | undefined {
   return req.ip ?? req.socket?.remoteAddress;
 }
 
-function formatPath(path: unknown): string | undefined {
+/** A route or mount path as written in the code: a string as is, a RegExp as `/source/`, an array joined by `|`. */
+export function formatPath(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
   if (path instanceof RegExp) return `/${path.source}/`;
   if (Array.isArray(path)) {

@@ -7,7 +7,7 @@ import { describeCompletion } from '../middleware/completion';
 import { stateOf } from '../middleware/request-state';
 import type { SlowRequestCounter } from '../middleware/slow-requests';
 import type { NextFunction } from '../middleware/types';
-import { observeRequest } from '../logging/http-logger';
+import { observeRequest } from '../middleware/observe-request';
 import { buildHttpMetrics } from './http-metrics';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics-options';
 import { buildPercentileStore, type PercentileStore } from './percentile-store';

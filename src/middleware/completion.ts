@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stateOf, type RequestState } from './request-state';
 import { routeTemplate, type RoutedRequest } from './route-template';
-import type { SlowVerdict } from './slow-requests';
 
 /** Status logged and counted for a request whose client went away before the response was complete. */
 export const ABORTED_STATUS = 499;
@@ -31,6 +30,14 @@ export type ObservedRequest = IncomingMessage &
     ip?: string;
     body?: unknown;
   };
+
+/** Verdict on a finished request. */
+export interface SlowVerdict {
+  readonly slow: boolean;
+  readonly thresholdMs: number;
+  /** Already reported (and counted) while in flight. */
+  readonly reportedInFlight: boolean;
+}
 
 /** How a request ended, computed once when its response closes and shared by logs, metrics and slow detection. */
 export interface CompletedRequest {

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { peekState, stateOf } from './request-state';
-
+import { formatPath } from '../logging/http-summary';
 
 /** The parts of an Express request that tell which route matched. Typed loosely to serve Express 4 and 5. */
 export interface RoutedRequest {
@@ -57,18 +57,6 @@ interface MountFrame {
  * called from a function of the application's own): a fixed text, so that clients cannot vary it.
  */
 export const UNKNOWN_MOUNT_TEMPLATE = '/*';
-
-
-/** A path as given to Express: a string as written, a RegExp as its literal, an array joined with `|`. */
-function formatPath(path: unknown): string | undefined {
-  if (typeof path === 'string') return path;
-  if (path instanceof RegExp) return `/${path.source}/`;
-  if (Array.isArray(path)) {
-    const parts = path.map(formatPath).filter((p): p is string => p !== undefined);
-    return parts.length > 0 ? parts.join('|') : undefined;
-  }
-  return undefined;
-}
 
 function routerOf(handle: unknown): RouterLike | undefined {
   return typeof handle === 'function' && Array.isArray((handle as { stack?: unknown }).stack) ? (handle as unknown as RouterLike) : undefined;

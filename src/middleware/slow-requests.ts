@@ -5,8 +5,11 @@ import { envInteger, type EnvSource } from '../config/env';
 import { getRequestContext, outsideContext } from '../context/request-context';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
 import type { Redactor } from '../logging/redact';
-import { loggedUrl, observeRequest } from '../logging/http-logger';
-import { describeCompletion } from './completion';
+import { loggedUrl } from '../logging/http-summary';
+import { observeRequest } from './observe-request';
+import { describeCompletion, type SlowVerdict } from './completion';
+
+export type { SlowVerdict } from './completion';
 import { peekState, stateOf } from './request-state';
 import type { NextFunction } from './types';
 import { routeTemplate, type RoutedRequest } from './route-template';
@@ -48,14 +51,6 @@ type TrackedRequest = IncomingMessage & RoutedRequest;
 export interface SlowRequestHandlers {
   /** A request is still running past its threshold (called once per request). */
   stillRunning(req: IncomingMessage, elapsedMs: number, thresholdMs: number, route: string | undefined): void;
-}
-
-/** Verdict on a finished request. */
-export interface SlowVerdict {
-  readonly slow: boolean;
-  readonly thresholdMs: number;
-  /** Already reported (and counted) while in flight. */
-  readonly reportedInFlight: boolean;
 }
 
 export interface SlowRequestMonitor {
