@@ -1,6 +1,6 @@
 import { types } from 'node:util';
 import { maskCardNumbers } from './card-numbers';
-import type { Redactor } from './redaction-types';
+import { REDACTED, type Redactor } from './redaction-types';
 import { rewriteUrlsInText, stripUrl } from './url-text';
 
 /**
@@ -35,7 +35,26 @@ export interface SerializedError {
   readonly cause?: SerializedError;
   /** The first {@link MAX_AGGREGATED_ERRORS} of `err.errors` (AggregateError), described the same way. */
   readonly errors?: readonly SerializedError[];
+  /**
+   * The error's other own enumerable properties whose values are strings, finite numbers or booleans (Node's
+   * `errno`, `syscall`, `address`, `port`; PostgreSQL's `detail`, `table`, `constraint`): at most
+   * {@link MAX_EXTRA_FIELDS}, strings cut to {@link MAX_EXTRA_TEXT} characters, values of sensitive keys
+   * redacted. Objects (request configs, headers, sockets, responses) are never written.
+   */
+  readonly [field: string]: unknown;
 }
+
+/** Most primitive properties of an error written beside the described fields. */
+export const MAX_EXTRA_FIELDS = 16;
+/** Longest text of such a property. */
+export const MAX_EXTRA_TEXT = 512;
+/** Names taken by the described fields or read to build them (a getter must not replace them), and `toJSON`. */
+const DESCRIBED_KEYS = new Set([
+  'type', 'name', 'message', 'code', 'Code', 'status', 'statusCode', 'method', 'url', 'requestId', 'stack', 'cause',
+  'errors', 'config', 'request', 'response', 'options', 'toJSON', 'isAxiosError', 'raw', 'headers', 'rawHeaders',
+  // Text a request or response carried (body-parser's errors quote the body), whatever secrets it holds.
+  'body', 'rawBody', 'data', 'payload', 'query', 'sql', 'text', 'params',
+]);
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -182,6 +201,29 @@ function isEmptyOrSeen(cause: unknown, walk: Walk): boolean {
   }
 }
 
+function addPrimitiveFields(value: object, out: Record<string, unknown>, redactor: Redactor | undefined): void {
+  // Without a redactor nothing can judge the keys: no extra field is written.
+  if (redactor === undefined) return;
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch {
+    return;
+  }
+  let added = 0;
+  for (const key of keys) {
+    if (added >= MAX_EXTRA_FIELDS) break;
+    if (DESCRIBED_KEYS.has(key) || key.startsWith('_') || key.startsWith('$')) continue;
+    const item = read(value, key);
+    let field: unknown;
+    if (typeof item === 'string') field = safeText(item, MAX_EXTRA_TEXT, redactor);
+    else if ((typeof item === 'number' && Number.isFinite(item)) || typeof item === 'boolean') field = item;
+    else continue;
+    out[key] = redactor.isSensitiveKey(key) ? REDACTED : field;
+    added++;
+  }
+}
+
 function describeError(value: object, walk: Walk, depth: number): SerializedError {
   const { redactor } = walk;
   const parseError = isBodyParseError(value);
@@ -210,6 +252,7 @@ function describeError(value: object, walk: Walk, depth: number): SerializedErro
     // A parse error's stack starts with its message: keep only the frames.
     out.stack = safeText(parseError ? stack.slice(stack.indexOf('\n    at ') + 1) : stack, MAX_STACK, redactor);
   }
+  if (!parseError) addPrimitiveFields(value, out, redactor);
   if (depth < MAX_CAUSE_DEPTH) {
     const cause = read(value, 'cause');
     if (cause !== undefined && !isEmptyOrSeen(cause, walk) && walk.left > 0) {

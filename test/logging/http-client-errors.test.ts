@@ -159,6 +159,10 @@ describe('errors of real HTTP clients in logged objects', () => {
         type: 'Error',
         message: `connect ECONNREFUSED 127.0.0.1:${port}`,
         code: 'ECONNREFUSED',
+        errno: expect.any(Number),
+        syscall: 'connect',
+        address: '127.0.0.1',
+        port,
         stack,
       },
     });

@@ -210,6 +210,7 @@ describe('serializeError: errors of HTTP clients and SDKs', () => {
       type: 'StripeCardError',
       message: 'Your card was declined.',
       code: 'card_declined',
+      rawType: 'card_error',
       status: 402,
       requestId: 'req_9f2Kx',
       stack,
@@ -335,5 +336,47 @@ describe('serializeError: errors of HTTP clients and SDKs', () => {
     const out = serializeError(hostile, redactor);
     expect(out).toEqual({ type: 'Error', message: 'h', stack });
     expect(JSON.parse(JSON.stringify(out))).toEqual(out);
+  });
+});
+
+describe('serializeError: primitive properties of errors', () => {
+  const redactor = createRedactor();
+  it('keeps strings, numbers and booleans of an error (PostgreSQL detail, Node errno), redacts sensitive keys, drops objects', () => {
+    const err = Object.assign(new Error('duplicate key value violates unique constraint "users_email_key"'), {
+      code: '23505',
+      detail: 'Key (email)=(4111 1111 1111 1111) already exists.',
+      table: 'users',
+      constraint: 'users_email_key',
+      retryable: false,
+      errno: -111,
+      password: 'hunter2',
+      apiToken: 'tok-123',
+      config: { headers: { Authorization: 'Bearer abc' } },
+      body: 'password=hunter2',
+      _header: 'GET / HTTP/1.1\r\nAuthorization: Bearer abc',
+      infinite: Number.POSITIVE_INFINITY,
+    });
+    const out = serializeError(err, redactor) as Record<string, unknown>;
+    expect(out).toMatchObject({ code: '23505', table: 'users', constraint: 'users_email_key', retryable: false, errno: -111 });
+    expect(out.detail).toBe('Key (email)=([REDACTED]) already exists.');
+    expect(out.password).toBe('[REDACTED]');
+    expect(out.apiToken).toBe('[REDACTED]');
+    for (const key of ['config', 'body', '_header', 'infinite']) expect(out).not.toHaveProperty(key);
+  });
+
+  it('writes at most 16 such properties, each cut to 512 characters', () => {
+    const err = new Error('many');
+    for (let i = 0; i < 40; i++) (err as unknown as Record<string, unknown>)[`f${i}`] = 'x'.repeat(1000);
+    const out = serializeError(err, redactor) as Record<string, unknown>;
+    const extra = Object.keys(out).filter((k) => /^f\d+$/.test(k));
+    expect(extra).toHaveLength(16);
+    expect((out.f0 as string).startsWith('x'.repeat(512))).toBe(true);
+    expect((out.f0 as string).length).toBeLessThan(600);
+  });
+
+  it('writes no extra property without a redactor to judge its key', () => {
+    const out = serializeError(Object.assign(new Error('x'), { secretThing: 'abc', table: 'users' })) as Record<string, unknown>;
+    expect(out).not.toHaveProperty('secretThing');
+    expect(out).not.toHaveProperty('table');
   });
 });
