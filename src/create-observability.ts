@@ -82,8 +82,11 @@ export interface Observability {
   /**
    * Handles SIGTERM and SIGINT for `server`: readiness fails at once, serving goes on for `shutdownDelayMs`, then
    * the server stops accepting, idle keep-alive sockets close, in-flight requests finish (up to
-   * `shutdownTimeoutMs`), hooks run once each, logs are flushed and the process exits by re-raising the signal.
-   * Returns a function that detaches the server (and the signal handlers with the last one).
+   * `shutdownTimeoutMs`), hooks run once each, logs are flushed and the process exits by re-raising the signal
+   * (with `process.exit(128 + signal number)`, or `shutdownExitCode`, when the application has its own listener for
+   * the signal). Returns a function that detaches the server (and the signal handlers with the last one).
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` when `server` is not a Node HTTP, HTTPS or HTTP/2 server
+   *   (for example the Express app instead of what `app.listen()` returns).
    */
   attach(server: Server): () => void;
   /** Adds a hook run once during shutdown (after the servers closed, before the logs are flushed). */

@@ -13,7 +13,7 @@ export type { SlowRequestsOptions, SlowRequestsMiddleware } from './middleware/s
 export { errorHandler } from './middleware/error-handler';
 export type { ErrorHandlerOptions, StandaloneErrorHandlerOptions, ErrorResponseBody, ErrorMiddleware } from './middleware/error-handler';
 export { createLogger, flushLogger } from './logging/create-logger';
-export type { LoggerOptions, LogLevel, LogFormat, LogDestination } from './logging/create-logger';
+export type { LoggerOptions, LogLevel, LogFormat, LogDestination, MinimalLogger } from './logging/create-logger';
 export { getRequestContext } from './context/request-context';
 export type { RequestContext } from './context/request-context';
 export { createPercentileStore } from './metrics/percentile-store';
