@@ -1,46 +1,18 @@
 import { REDACTED, type Redactor } from '../logging/redact';
 
-/** Scheme characters looked at before `://`; real schemes are short (`postgresql`, `mongodb+srv`). */
-const MAX_SCHEME_LENGTH = 32;
 /** Longest `key` looked at before `=`. */
 const MAX_KEY_LENGTH = 64;
 
-function isSchemeChar(code: number): boolean {
-  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 43 || code === 45 || code === 46;
-}
-
 function isKeyChar(code: number): boolean {
-  return isSchemeChar(code) || code === 95 /* _ */ || code === 91 /* [ */ || code === 93 /* ] */;
+  return (
+    (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) ||
+    code === 43 || code === 45 || code === 46 || code === 95 /* _ */ || code === 91 /* [ */ || code === 93 /* ] */
+  );
 }
 
-/** Ends a userinfo part (`/ ? # @` or white space) or a bare `key=value` value (white space, `; & ,`). */
+/** White space, which ends a bare `key=value` value (as do `; & ,`). */
 function isSpace(code: number): boolean {
   return code === 32 || code === 9 || code === 10 || code === 13;
-}
-
-/** `scheme://user:password@` anywhere in the text becomes `scheme://[REDACTED]@`. Linear in the text's length. */
-function maskUserinfo(text: string): string {
-  let from = 0;
-  let out: string | undefined;
-  let copied = 0;
-  for (;;) {
-    const sep = text.indexOf('://', from);
-    if (sep === -1) break;
-    from = sep + 3;
-    let start = sep;
-    while (start > 0 && sep - start < MAX_SCHEME_LENGTH && isSchemeChar(text.charCodeAt(start - 1))) start--;
-    if (start === sep) continue;
-    let end = from;
-    for (; end < text.length; end++) {
-      const c = text.charCodeAt(end);
-      if (c === 64 /* @ */ || c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */ || isSpace(c)) break;
-    }
-    if (end === from || text.charCodeAt(end) !== 64) continue;
-    out = (out ?? '') + text.slice(copied, from) + REDACTED;
-    copied = end;
-    from = end + 1;
-  }
-  return out === undefined ? text : out + text.slice(copied);
 }
 
 /**
@@ -85,8 +57,8 @@ function maskKeyValues(text: string, redactor: Redactor): string {
  * `key=value` pairs (`password=...`, `?token=...`). Returns the same string when there is nothing to mask.
  */
 export function maskSecretsInText(text: string, redactor: Redactor): string {
+  // The redactor masks card numbers and the credentials and query secrets of URLs in text.
   let masked = redactor.redact(text);
-  if (masked.indexOf('://') !== -1) masked = maskUserinfo(masked);
   if (masked.indexOf('=') !== -1) masked = maskKeyValues(masked, redactor);
   return masked;
 }
