@@ -6,7 +6,7 @@ import { outsideContext } from '../context/request-context';
 import { serializeError } from '../logging/serialize-error';
 import { HTTP_SERIES, type HttpMetrics } from '../metrics/http-metrics';
 import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics, prometheusText } from '../metrics/openmetrics';
-import type { PercentileStore } from '../metrics/percentile-store';
+import type { Labels, PercentileStore, SeriesStats } from '../metrics/percentile-store';
 import { sendJson } from './send-json';
 
 /** One route and method in the JSON snapshot. Durations in milliseconds, over the sliding window. */
@@ -24,20 +24,10 @@ export interface RouteSnapshot {
 }
 
 /** One series the application recorded in the percentile store, in the JSON snapshot. Values as recorded. */
-export interface StoreSeriesSnapshot {
+export type StoreSeriesSnapshot = {
   readonly name: string;
-  readonly labels: Readonly<Record<string, string | number>>;
-  /** Values in the window; the statistics below are over the window and `null` when it is empty. */
-  readonly count: number;
-  readonly sum: number;
-  readonly min: number | null;
-  readonly max: number | null;
-  readonly mean: number | null;
-  readonly p50: number | null;
-  readonly p90: number | null;
-  readonly p95: number | null;
-  readonly p99: number | null;
-}
+  readonly labels: Labels;
+} & Omit<SeriesStats, 'lifetime'>;
 
 /** The body of `GET /metrics?format=json`. */
 export interface MetricsSnapshot {
