@@ -21,7 +21,7 @@ export type { PercentileStore, PercentileStoreOptions, SeriesStats, SeriesHandle
 export { METRIC_NAMES, OTEL_HTTP_DURATION_BUCKETS } from './metrics/http-metrics';
 export type { MetricsOptions } from './metrics/metrics-options';
 export type { SlowRequestOptions } from './middleware/slow-requests';
-export type { MetricsSnapshot, RouteSnapshot } from './router/metrics-endpoint';
+export type { MetricsSnapshot, RouteSnapshot, StoreSeriesSnapshot } from './router/metrics-endpoint';
 export type { MonitoringRouter } from './router/create-router';
 export { eventLoopDelayCheck, memoryCheck, diskSpaceCheck } from './health/builtin-checks';
 export type { EventLoopDelayCheckOptions, MemoryCheckOptions, DiskSpaceCheckOptions } from './health/builtin-checks';
