@@ -298,7 +298,7 @@ function pathnameOf(url: string): string {
   return url.slice(start, query === -1 ? url.length : query);
 }
 
-/** The template of what the request's application was mounted on, when the middleware runs in a sub-application. */
+/** The template of what the request's application was mounted on, from the applications' mount paths. */
 function appMountTemplate(app: unknown): string {
   let template = '';
   let current = app as { mountpath?: unknown; parent?: unknown } | undefined;
@@ -309,6 +309,75 @@ function appMountTemplate(app: unknown): string {
     current = current.parent as typeof current;
   }
   return template === '' ? UNKNOWN_MOUNT_TEMPLATE : template;
+}
+
+/** The applications from the one serving the request up to the outermost, outermost first. */
+function appChain(app: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current = app;
+  for (let depth = 0; typeof current === 'function' && depth < 16; depth++) {
+    chain.unshift(current);
+    current = (current as { parent?: unknown }).parent;
+  }
+  return chain;
+}
+
+/**
+ * The mounts a request is inside when observation begins with `req.baseUrl` already set (the middleware mounted
+ * under a path, in a mounted router or in a sub-application): the layers Express entered are found again by
+ * matching `base` from the outermost application's router down, trying them in order as Express does. Returns the
+ * frames, outermost first, or undefined when no chain of layers the library can read gives `base`.
+ */
+function framesFor(req: TrackedRequest, base: string): MountFrame[] | undefined {
+  const apps = appChain(req.app);
+  const root = appRouter(apps[0]);
+  if (root === undefined) return undefined;
+  const path = base + pathnameOf(typeof req.url === 'string' ? req.url : '');
+  const frames: MountFrame[] = [{ base: '', template: '', router: root, app: apps[0], next: 0 }];
+  const descend = (frame: MountFrame, appIndex: number, depth: number): boolean => {
+    const consumed = frame.base.length;
+    if (consumed === base.length) return true;
+    if (frame.router === undefined || depth >= 16) return false;
+    const rest = path.slice(consumed);
+    const list = mountsOf(frame.router);
+    for (let i = 0; i < list.length; i++) {
+      const candidate = list[i]!;
+      const length = candidate.matchLength(rest);
+      if (length <= 0) continue;
+      // Express sets req.baseUrl to what the layer matched, without a trailing slash.
+      const end = consumed + (rest.charCodeAt(length - 1) === 47 ? length - 1 : length);
+      if (end <= consumed || end > base.length || (end < base.length && base.charCodeAt(end) !== 47)) continue;
+      let router = candidate.routerInside;
+      let app = frame.app;
+      let nextApp = appIndex;
+      if (candidate.subApp) {
+        nextApp = appIndex + 1;
+        if (nextApp >= apps.length) continue;
+        app = apps[nextApp];
+        router = appRouter(app);
+      }
+      const part = candidate.template;
+      const entered: MountFrame = { base: base.slice(0, end), template: frame.template + (part === '/' ? '' : part), router, app, next: 0 };
+      frames.push(entered);
+      if (descend(entered, nextApp, depth + 1)) {
+        frame.next = i + 1;
+        return true;
+      }
+      frames.pop();
+    }
+    // A sub-application mounted without a path is not among the mounts: its router continues at the same base.
+    const inner = apps[appIndex + 1] as { mountpath?: unknown } | undefined;
+    if (inner !== undefined && inner.mountpath === '/') {
+      const { router, app, next } = frame;
+      frame.router = appRouter(inner);
+      frame.app = inner;
+      frame.next = 0;
+      if (descend(frame, appIndex + 1, depth + 1)) return true;
+      Object.assign(frame, { router, app, next });
+    }
+    return false;
+  };
+  return descend(frames[0]!, 0, 0) ? frames : undefined;
 }
 
 type TrackedRequest = RoutedRequest & { app?: unknown; url?: string };
@@ -355,7 +424,9 @@ function enterMount(req: TrackedRequest, stack: MountFrame[], previous: string, 
 function setBaseUrl(this: TrackedRequest, value: string): void {
   const state = stateOf(this);
   const previous = state.baseUrl ?? '';
-  if (value === previous || typeof value !== 'string') {
+  // Before trackRoute() (Express 5 sets req.baseUrl through an already prepared prototype before the library's
+  // middleware runs), only the value is kept: trackRoute() works out the mounts from it.
+  if (!state.tracked || value === previous || typeof value !== 'string') {
     state.baseUrl = value;
     return;
   }
@@ -427,7 +498,15 @@ export function trackRoute(req: IncomingMessage): void {
   const ownRoute = Object.prototype.hasOwnProperty.call(r, 'route') ? r.route : undefined;
   const base = typeof r.baseUrl === 'string' ? r.baseUrl : '';
   state.baseUrl = base;
-  state.baseTemplate = base === '' ? '' : appMountTemplate((r as TrackedRequest).app);
+  if (base === '') {
+    state.mountStack = undefined;
+    state.baseTemplate = '';
+  } else {
+    // Mounted under a path: the frames let a later restore of req.baseUrl find the outer templates again.
+    const frames = framesFor(r as TrackedRequest, base);
+    state.mountStack = frames;
+    state.baseTemplate = frames === undefined ? appMountTemplate((r as TrackedRequest).app) : frames[frames.length - 1]!.template;
+  }
   if (ownBase || proto === IncomingMessage.prototype || proto === null) {
     Object.defineProperty(r, 'baseUrl', baseUrlDescriptor);
     Object.defineProperty(r, 'route', routeDescriptor);

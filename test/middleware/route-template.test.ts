@@ -1,5 +1,7 @@
 import http from 'node:http';
 import { EXPRESS_VERSIONS, listen, observed } from '../helpers/app';
+import { httpLogger, httpMetrics } from '../../src';
+import { LogCapture } from '../helpers/log-capture';
 
 /** Requests `paths` over one keep-alive agent, `concurrency` at a time; resolves with the status codes. */
 async function getAll(url: string, paths: readonly string[], concurrency = 16): Promise<number[]> {
@@ -213,6 +215,149 @@ describe.each(EXPRESS_VERSIONS)('mounts whose pattern cannot be read (%s)', (_na
     } finally {
       await server.close();
       obs.close();
+    }
+  });
+});
+
+type Handler = (req: { query: Record<string, unknown> }, res: { send(body: string): void }) => void;
+/** Answers 200, or throws when the query has `e`, so that each route is seen with a success and an error. */
+const okOrThrow: Handler = (req, res) => {
+  if (req.query.e) throw new Error('boom');
+  res.send('ok');
+};
+
+/** The routes and statuses of the completion lines, in order. */
+const routesOf = (lines: Record<string, any>[]) => lines.map((l) => `${l.res.statusCode} ${l.req.route}`);
+
+/** Each path, then the same with an error, twice over: the first request of an application prepares its prototype. */
+const withErrors = (paths: readonly string[]) => [...paths, ...paths].flatMap((p) => [p, `${p}?e=1`]);
+const expectedFor = (routes: readonly string[]) => [...routes, ...routes].flatMap((r) => [`200 ${r}`, `500 ${r}`]);
+
+/** `status route` of every duration count the registry holds, sorted. */
+async function countedRoutes(registry: { getMetricsAsJSON(): Promise<any[]> }): Promise<string[]> {
+  const metrics = await registry.getMetricsAsJSON();
+  return metrics
+    .find((m) => m.name === 'http_server_request_duration_seconds')!
+    .values.filter((v: any) => v.metricName === 'http_server_request_duration_seconds_count')
+    .map((v: any) => `${v.labels.status_code} ${v.labels.route} ${v.value}`)
+    .sort();
+}
+
+describe.each(EXPRESS_VERSIONS)('middleware mounted under a path (%s)', (_name, expressFactory) => {
+  it('obs.middleware under /api labels routes, nested routers and sub-applications by their full template, on success and error', async () => {
+    const { obs, logs } = observed({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    app.use('/api', obs.middleware);
+    app.get('/api/a', okOrThrow as never);
+    const v1 = expressFactory.Router();
+    v1.get('/u/:id', okOrThrow as never);
+    app.use('/api/v1', v1);
+    const inner = expressFactory.Router();
+    inner.get('/f/:file', okOrThrow as never);
+    const outer = expressFactory.Router();
+    outer.use('/p/:project', inner);
+    app.use('/api/t/:tenant', outer);
+    const sub = expressFactory();
+    sub.get('/s/:id', okOrThrow as never);
+    app.use('/api/sub/:tenant', sub);
+    app.use(obs.router);
+    app.use(obs.errorHandler);
+    const server = await listen(app);
+    try {
+      const paths = ['/api/a', '/api/v1/u/1', '/api/t/T1/p/P1/f/x', '/api/sub/s1/s/2'];
+      const routes = ['/api/a', '/api/v1/u/:id', '/api/t/:tenant/p/:project/f/:file', '/api/sub/:tenant/s/:id'];
+      const statuses = await getAll(server.url, withErrors(paths), 1);
+      expect(statuses).toEqual(withErrors(paths).map((p) => (p.endsWith('?e=1') ? 500 : 200)));
+      const lines = await logs.waitFor((l) => l.filter((x) => x.res?.statusCode).length === statuses.length);
+      expect(routesOf(lines.filter((l) => l.res?.statusCode))).toEqual(expectedFor(routes));
+      expect(await countedRoutes(obs.registry)).toEqual(routes.flatMap((r) => [`200 ${r} 2`, `500 ${r} 2`]).sort());
+    } finally {
+      await server.close();
+      obs.close();
+    }
+  });
+
+  it('obs.middleware inside a router mounted on a pattern, and under a path inside sub-applications mounted with and without a path', async () => {
+    const { obs, logs } = observed({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    const api = expressFactory.Router();
+    api.use(obs.middleware);
+    api.get('/u/:id', okOrThrow as never);
+    const deeper = expressFactory.Router();
+    deeper.get('/d/:id', okOrThrow as never);
+    api.use('/x/:x', deeper);
+    app.use('/api/:version', api);
+    const sub = expressFactory();
+    sub.use('/m', obs.middleware);
+    sub.get('/m/s/:id', okOrThrow as never);
+    app.use('/sub/:tenant', sub);
+    const pathless = expressFactory();
+    const numbered = expressFactory.Router();
+    numbered.use(obs.middleware);
+    numbered.get('/s/:id', okOrThrow as never);
+    pathless.use('/n/:k', numbered);
+    app.use(pathless);
+    app.use(obs.errorHandler);
+    const server = await listen(app);
+    try {
+      const paths = ['/api/v1/u/1', '/api/v2/x/3/d/4', '/sub/t1/m/s/2', '/n/1/s/3'];
+      const routes = ['/api/:version/u/:id', '/api/:version/x/:x/d/:id', '/sub/:tenant/m/s/:id', '/n/:k/s/:id'];
+      const statuses = await getAll(server.url, withErrors(paths), 1);
+      expect(statuses).toEqual(withErrors(paths).map((p) => (p.endsWith('?e=1') ? 500 : 200)));
+      const lines = await logs.waitFor((l) => l.filter((x) => x.res?.statusCode).length === statuses.length);
+      expect(routesOf(lines.filter((l) => l.res?.statusCode))).toEqual(expectedFor(routes));
+    } finally {
+      await server.close();
+      obs.close();
+    }
+  });
+
+  it('a path-mounted middleware does not take the template of its own layer for a later mount', async () => {
+    const { obs, logs } = observed({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    app.use('/v/:version', obs.middleware);
+    const literal = expressFactory.Router();
+    literal.get('/x', okOrThrow as never);
+    app.use('/v/literal', literal);
+    app.use(obs.errorHandler);
+    const server = await listen(app);
+    try {
+      const statuses = await getAll(server.url, withErrors(['/v/literal/x']), 1);
+      expect(statuses).toEqual([200, 500, 200, 500]);
+      const lines = await logs.waitFor((l) => l.filter((x) => x.res?.statusCode).length === 4);
+      expect(routesOf(lines.filter((l) => l.res?.statusCode))).toEqual(expectedFor(['/v/literal/x']));
+    } finally {
+      await server.close();
+      obs.close();
+    }
+  });
+
+  it('standalone httpLogger() and httpMetrics() under /min label routes and routers, on success and error', async () => {
+    const logs = new LogCapture();
+    const metrics = httpMetrics({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    app.use('/min', httpLogger({ logDestination: logs, env: {} }));
+    app.use('/min', metrics);
+    app.get('/min/a', okOrThrow as never);
+    const r = expressFactory.Router();
+    r.get('/u/:id', okOrThrow as never);
+    app.use('/min/r', r);
+    const sub = expressFactory();
+    sub.get('/s/:id', okOrThrow as never);
+    app.use('/min/sub', sub);
+    app.use((_err: unknown, _req: unknown, res: { status(code: number): { send(body: string): void } }, _next: unknown) => res.status(500).send('failed'));
+    const server = await listen(app);
+    try {
+      const paths = ['/min/a', '/min/r/u/1', '/min/sub/s/1'];
+      const routes = ['/min/a', '/min/r/u/:id', '/min/sub/s/:id'];
+      const statuses = await getAll(server.url, withErrors(paths), 1);
+      expect(statuses).toEqual(withErrors(paths).map((p) => (p.endsWith('?e=1') ? 500 : 200)));
+      const lines = await logs.waitFor((l) => l.filter((x) => x.res?.statusCode).length === statuses.length);
+      expect(routesOf(lines.filter((l) => l.res?.statusCode))).toEqual(expectedFor(routes));
+      expect(await countedRoutes(metrics.registry)).toEqual(routes.flatMap((r) => [`200 ${r} 2`, `500 ${r} 2`]).sort());
+    } finally {
+      await server.close();
+      metrics.close();
     }
   });
 });
