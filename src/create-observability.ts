@@ -152,7 +152,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const writer = buildHttpLogWriter(logger, httpLogOptions, redactor, requestIdOptions.requestIdHeader);
   const errorHandler = buildErrorHandler(errorHandlerOptions, logger, redactor);
   const store = buildPercentileStore(metricsOptions.store);
-  const metrics = buildHttpMetrics(metricsOptions, store);
+  const metrics = buildHttpMetrics(metricsOptions, store, logger);
   const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   eventLoop.enable();
   const health = buildHealthRegistry(healthOptions.health, redactor);

@@ -2,7 +2,7 @@ import { collectDefaultMetrics as collectProcessMetrics, Counter, Gauge, Registr
 import { DurationHistogram, type HistogramSeries } from './duration-histogram';
 import { ObservabilityError } from '../errors/obs-error';
 import type { PercentileStore, Series } from './percentile-store';
-import { exportStoreSeries } from './store-families';
+import { exportStoreSeries, type StoreExportLogger } from './store-families';
 import { WindowSummaryMetric } from './window-summary';
 
 /** OpenTelemetry's recommended buckets for `http.server.request.duration`, in seconds. */
@@ -62,9 +62,10 @@ const STATUS_LABELS: string[] = Array.from({ length: 1000 }, (_, i) => String(i)
 
 /**
  * Registers the HTTP metrics on the instance's registry and returns the recorder used on the request path.
+ * `logger` gets a warning for each store series name left out of the registry (see exportStoreSeries).
  * @throws {ObservabilityError} `OBS_ERR_METRIC_CONFLICT` when the registry already has one of these metrics.
  */
-export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: PercentileStore): HttpMetrics {
+export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: PercentileStore, logger?: StoreExportLogger): HttpMetrics {
   const registry = resolved.registry ?? new Registry();
   const registers = [registry];
   let inFlight = 0;
@@ -112,7 +113,7 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
   }
 
   // The application's own series (obs.metrics.record, time, startTimer) as summaries of their own.
-  exportStoreSeries(registry, store, new Set([HTTP_SERIES]));
+  exportStoreSeries(registry, store, new Set([HTTP_SERIES]), logger);
 
   const seenRoutes = new Set<string>();
   /** Per method and route: its percentile-store series and its histogram series by status code. */

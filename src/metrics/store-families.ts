@@ -43,33 +43,58 @@ function prometheusLabels(labels: Labels): Record<string, string | number> {
   return out;
 }
 
+/** What the export writes its warnings to: the instance logger. */
+export interface StoreExportLogger {
+  warn(fields: object, message: string): void;
+}
+
+/** Store names warned about, at most: names come from the application's code, this only bounds a runaway. */
+const MAX_WARNED_NAMES = 1000;
+
 /**
  * Exports every series name of `store` except `skip` as a Prometheus summary named after it
  * ({@link prometheusMetricName}), registered on `registry` when the name gets its first live series and removed
  * when its last one is pruned: quantiles 0.5, 0.9, 0.95 and 0.99 over the window, `_sum` and `_count` over each
  * series' lifetime, values as recorded. A name whose family or samples would share a name with a metric already on
  * the registry, or with another store name's family, is not exported (its statistics stay in `stats()`, `list()`
- * and the JSON snapshot). The number of families is bounded by the store's `maxSeries`.
+ * and the JSON snapshot); `logger`, when given, gets one warning per such name, the first time it is left out.
+ * The number of families is bounded by the store's `maxSeries`.
  */
-export function exportStoreSeries(registry: Registry, store: PercentileStore, skip: ReadonlySet<string>): void {
+export function exportStoreSeries(registry: Registry, store: PercentileStore, skip: ReadonlySet<string>, logger?: StoreExportLogger): void {
   /** Store name to the family registered for it. */
   const families = new Map<string, WindowSummaryMetric>();
+  /** Store names left out that a warning was written for. */
+  const warned = new Set<string>();
 
-  function taken(): Set<string> {
-    const names = new Set<string>();
-    for (const metric of registry.getMetricsAsArray()) for (const suffix of SAMPLE_SUFFIXES) names.add(metric.name + suffix);
-    return names;
+  /** The metric on the registry whose name or samples `family` would clash with, or undefined. */
+  function collision(family: string): string | undefined {
+    const own = [family, `${family}_sum`, `${family}_count`];
+    for (const metric of registry.getMetricsAsArray()) {
+      // The family's own samples are `<family>`, `_sum` and `_count`; none may be any other family's sample name,
+      // and its name may not be one another family's suffixed samples would take.
+      for (const suffix of SAMPLE_SUFFIXES) if (own.includes(metric.name + suffix)) return metric.name;
+      if (SAMPLE_SUFFIXES.some((suffix) => suffix !== '' && family + suffix === metric.name)) return metric.name;
+    }
+    return undefined;
+  }
+
+  function leftOut(name: string, family: string, collidesWith: string): void {
+    if (logger === undefined || warned.has(name) || warned.size >= MAX_WARNED_NAMES) return;
+    warned.add(name);
+    const fields: Record<string, string> = { storeName: name, prometheusName: family, collidesWith };
+    for (const [other, metric] of families) {
+      if (metric.name === collidesWith) fields.collidesWithStoreName = other;
+    }
+    logger.warn(fields, 'store series not exported to /metrics: its Prometheus name is taken');
   }
 
   function added(name: string): void {
     if (skip.has(name) || families.has(name)) return;
     const family = prometheusMetricName(name);
-    const used = taken();
-    // The family's own samples are `<family>`, `_sum` and `_count`; none may be any other family's sample name,
-    // and its name may not be one another family's suffixed samples would take.
-    if ([family, `${family}_sum`, `${family}_count`].some((n) => used.has(n))) return;
-    for (const metric of registry.getMetricsAsArray()) {
-      if (SAMPLE_SUFFIXES.some((suffix) => suffix !== '' && family + suffix === metric.name)) return;
+    const taken = collision(family);
+    if (taken !== undefined) {
+      leftOut(name, family, taken);
+      return;
     }
     const metric = new WindowSummaryMetric(
       family,

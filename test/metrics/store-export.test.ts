@@ -127,6 +127,80 @@ describe('the application\'s own series of obs.metrics', () => {
     }
   });
 
+  it('left out because their Prometheus name is taken are each reported in one warning, however often scraped', async () => {
+    const { obs, logs } = observed({ collectDefaultMetrics: true });
+    instances.push(obs);
+    const app = express();
+    app.use(obs.middleware);
+    app.use(obs.router);
+    obs.metrics.record('db query', 1);
+    obs.metrics.record('db-query', 2);
+    obs.metrics.record('db.query', 3);
+    obs.metrics.record('process_cpu_seconds_total', 4); // one of prom-client's default metrics
+    obs.metrics.record('process_cpu_seconds', 5); // its family would be the prefix of that counter's samples
+    for (let i = 0; i < 5; i++) {
+      obs.metrics.record('db-query', i);
+      obs.metrics.record('process_cpu_seconds_total', i);
+      const text = (await request(app).get('/metrics').expect(200)).text;
+      // First recorded wins: the family is that of "db query", with its one value.
+      expect(typeLines(text, 'db_query')).toEqual(['# TYPE db_query summary']);
+      expect(samples(text).filter((s) => s.name === 'db_query_count')).toEqual([{ name: 'db_query_count', labels: {}, value: 1 }]);
+      expect(typeLines(text, 'process_cpu_seconds_total')).toEqual(['# TYPE process_cpu_seconds_total counter']);
+      expect(typeLines(text, 'process_cpu_seconds')).toEqual([]);
+    }
+    await request(app).get('/metrics?format=json').expect(200);
+    const warnings = logs.lines.filter((l) => l.msg === 'store series not exported to /metrics: its Prometheus name is taken');
+    expect(warnings).toEqual([
+      expect.objectContaining({ level: 'warn', storeName: 'db-query', prometheusName: 'db_query', collidesWith: 'db_query', collidesWithStoreName: 'db query' }),
+      expect.objectContaining({ level: 'warn', storeName: 'db.query', prometheusName: 'db_query', collidesWith: 'db_query', collidesWithStoreName: 'db query' }),
+      expect.objectContaining({ level: 'warn', storeName: 'process_cpu_seconds_total', prometheusName: 'process_cpu_seconds_total', collidesWith: 'process_cpu_seconds_total' }),
+      expect.objectContaining({ level: 'warn', storeName: 'process_cpu_seconds', prometheusName: 'process_cpu_seconds', collidesWith: 'process_cpu_seconds_total' }),
+    ]);
+    expect(warnings[2]).not.toHaveProperty('collidesWithStoreName');
+    // Their statistics are still in the store.
+    expect(obs.metrics.stats('db-query')?.count).toBe(6);
+  });
+
+  it('left out are reported once even when they are pruned and recorded again', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const { obs, logs } = observed({ collectDefaultMetrics: false });
+      instances.push(obs);
+      const app = express();
+      app.use(obs.router);
+      const warnings = () => logs.lines.filter((l) => l.storeName !== undefined);
+      obs.metrics.record('a.b', 1);
+      obs.metrics.record('a_b', 1);
+      await request(app).get('/metrics').expect(200);
+      expect(warnings().map((l) => [l.storeName, l.prometheusName])).toEqual([['a_b', 'a_b']]);
+      jest.advanceTimersByTime(70_000);
+      await request(app).get('/metrics').expect(200);
+      obs.metrics.record('a.b', 2);
+      obs.metrics.record('a_b', 2);
+      expect((await request(app).get('/metrics')).text).toContain('a_b_sum 2');
+      expect(warnings()).toHaveLength(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keep a label named le: only histograms reserve it, a summary reserves quantile', async () => {
+    const { app, obs } = build();
+    obs.metrics.record('job', 3, { le: '5', quantile: 'q' });
+    const text = (await request(app).get('/metrics').expect(200)).text;
+    const job = samples(text).filter((s) => s.name.startsWith('job'));
+    expect(job).toEqual(
+      expect.arrayContaining([
+        { name: 'job', labels: { le: '5', label_quantile: 'q', quantile: '0.5' }, value: 3 },
+        { name: 'job_sum', labels: { le: '5', label_quantile: 'q' }, value: 3 },
+        { name: 'job_count', labels: { le: '5', label_quantile: 'q' }, value: 1 },
+      ]),
+    );
+    expect(job).toHaveLength(6);
+    const open = await request(app).get('/metrics').set('Accept', 'application/openmetrics-text; version=1.0.0').expect(200);
+    expect(open.text).toContain('job_count{le="5",label_quantile="q"} 1');
+  });
+
   it('sit beside prom-client metrics the application registers on obs.registry', async () => {
     const { app, obs } = build();
     const created = new Counter({ name: 'orders_created_total', help: 'Orders created.', labelNames: ['channel'], registers: [obs.registry] });
