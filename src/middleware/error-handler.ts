@@ -56,26 +56,54 @@ function isStatusNumber(value: unknown): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599;
 }
 
+function isObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object';
+}
+
+/**
+ * Whether `err` is an error of the Stripe SDK: its `type` names a Stripe error class (`StripeCardError`,
+ * `StripeAuthenticationError`, ...), or it carries Stripe's `raw` response object with a string `requestId`.
+ * `StripeSignatureVerificationError` is left out: it reports the incoming webhook's signature, not a call to Stripe.
+ */
+function isStripeError(err: object): boolean {
+  const type = readProperty(err, 'type');
+  if (typeof type === 'string' && type.startsWith('Stripe')) return type !== 'StripeSignatureVerificationError';
+  return isObject(readProperty(err, 'raw')) && typeof readProperty(err, 'requestId') === 'string';
+}
+
+/**
+ * Whether `err` is an error of the AWS SDK v3 about a service's answer: `$metadata.httpStatusCode` or
+ * `$response.statusCode` is a status number.
+ */
+function isAwsSdkError(err: object): boolean {
+  const metadata = readProperty(err, '$metadata');
+  if (isObject(metadata) && isStatusNumber(readProperty(metadata, 'httpStatusCode'))) return true;
+  const response = readProperty(err, '$response');
+  return isObject(response) && isStatusNumber(readProperty(response, 'statusCode'));
+}
+
 /**
  * Whether `err` reports a failed call to another service rather than a problem with this request: an axios error
- * (`isAxiosError`, with or without a response), a got error, or any error carrying an upstream `response` with a
- * numeric `status` or `statusCode` (axios, got, ky, superagent). Its status and text are the upstream's, not ours.
+ * (`isAxiosError`, with or without a response), a got error, any error carrying an upstream `response` with a
+ * numeric `status` or `statusCode` (axios, got, ky, superagent), a Stripe SDK error or an AWS SDK v3 error.
+ * Its status and text are the upstream's, not ours.
  */
 function isUpstreamError(err: object): boolean {
   if (readProperty(err, 'isAxiosError') === true) return true;
   const response = readProperty(err, 'response');
-  if (response !== null && typeof response === 'object') {
+  if (isObject(response)) {
     if (isStatusNumber(readProperty(response, 'status')) || isStatusNumber(readProperty(response, 'statusCode'))) return true;
   }
   const name = readProperty(err, 'name');
   const options = readProperty(err, 'options');
-  return typeof name === 'string' && GOT_ERROR_NAMES.has(name) && options !== null && typeof options === 'object';
+  if (typeof name === 'string' && GOT_ERROR_NAMES.has(name) && isObject(options)) return true;
+  return isStripeError(err) || isAwsSdkError(err);
 }
 
 /**
  * The status for an error. An error made for the client (`expose: true`, as http-errors sets for 4xx) keeps its own
- * status. An error of an HTTP client about an upstream call (see `isUpstreamError`) is 502: the upstream's 404 or 401
- * is not this request's. Otherwise `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500.
+ * status. An error of an HTTP client or SDK about an upstream call (see `isUpstreamError`) is 502: the upstream's 404
+ * or 401 is not this request's. Otherwise `err.status` or `err.statusCode` when it is an integer from 400 to 599, else 500.
  */
 export function statusOf(err: unknown): number {
   if (err !== null && typeof err === 'object') {
@@ -160,7 +188,8 @@ export function buildErrorHandler(
  * Express error middleware (mount it last). Attaches the real error (type, message, code, stack) to the
  * request's single completion line (5xx at `error`, 4xx at `warn`) and answers
  * `{ "error": { "message", "requestId" } }` with the status from `err.status`/`err.statusCode` (default 500), or 502 for
- * an error of an HTTP client about an upstream call (axios, got, `err.response.status`) unless it says `expose: true`.
+ * an error of an HTTP client or SDK about an upstream call (axios, got, `err.response.status`, Stripe, AWS SDK v3)
+ * unless it says `expose: true`.
  * Handles thrown strings, `null` and `undefined`; when headers were already sent it delegates to Express.
  *
  * @param options - see {@link StandaloneErrorHandlerOptions}.

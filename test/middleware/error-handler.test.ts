@@ -256,6 +256,160 @@ describe.each(EXPRESS_VERSIONS)('errors of HTTP clients carrying an upstream res
   });
 });
 
+/** Built the way stripe-node builds its errors: `type` is the class name, every field is copied from `raw`. */
+class StripeError extends Error {
+  readonly type: string;
+  readonly raw: Record<string, unknown>;
+  readonly rawType: unknown;
+  readonly code: unknown;
+  readonly param: unknown;
+  readonly headers: unknown;
+  readonly requestId: unknown;
+  readonly statusCode: unknown;
+  readonly decline_code: unknown;
+  constructor(raw: Record<string, unknown> = {}, type: string | null = null) {
+    super(raw.message as string);
+    this.type = type ?? this.constructor.name;
+    this.raw = raw;
+    this.rawType = raw.type;
+    this.code = raw.code;
+    this.param = raw.param;
+    this.headers = raw.headers;
+    this.requestId = raw.requestId;
+    this.statusCode = raw.statusCode;
+    this.decline_code = raw.decline_code;
+  }
+}
+class StripeCardError extends StripeError {
+  constructor(raw: Record<string, unknown> = {}) {
+    super(raw, 'StripeCardError');
+  }
+}
+class StripeAuthenticationError extends StripeError {
+  constructor(raw: Record<string, unknown> = {}) {
+    super(raw, 'StripeAuthenticationError');
+  }
+}
+
+/** Built the way the AWS SDK v3 (smithy) builds a modelled service exception. */
+class ServiceException extends Error {
+  readonly $fault: 'client' | 'server';
+  readonly $metadata: { httpStatusCode?: number; requestId?: string; attempts?: number; totalRetryDelay?: number };
+  constructor(options: { name: string; message: string; $fault: 'client' | 'server'; $metadata: ServiceException['$metadata'] }) {
+    super(options.message);
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = options.name;
+    this.$fault = options.$fault;
+    this.$metadata = options.$metadata;
+  }
+}
+class S3ServiceException extends ServiceException {}
+class NoSuchKey extends S3ServiceException {
+  constructor(metadata: ServiceException['$metadata']) {
+    super({ name: 'NoSuchKey', message: 'The specified key does not exist.', $fault: 'client', $metadata: metadata });
+  }
+}
+class AccessDeniedException extends S3ServiceException {
+  constructor(metadata: ServiceException['$metadata']) {
+    super({ name: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/svc is not authorized to perform: s3:GetObject', $fault: 'client', $metadata: metadata });
+  }
+}
+
+describe.each(EXPRESS_VERSIONS)('errors of SDKs carrying an upstream status (%s)', (_name, expressFactory) => {
+  const stripeAuth = () =>
+    new StripeAuthenticationError({
+      message: 'Invalid API Key provided: sk_live_****************1234',
+      type: 'invalid_request_error',
+      statusCode: 401,
+      requestId: 'req_auth123',
+      headers: { 'request-id': 'req_auth123' },
+    });
+  const stripeCard = () =>
+    new StripeCardError({
+      message: 'Your card was declined.',
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'generic_decline',
+      param: '',
+      statusCode: 402,
+      requestId: 'req_card456',
+      headers: { 'request-id': 'req_card456' },
+    });
+  const metadata = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'AWSREQ123', attempts: 1, totalRetryDelay: 0 });
+
+  function build(options: Parameters<typeof observed>[0] = {}) {
+    const { obs, logs } = observed(options);
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.post('/stripe/auth', (_req, _res, next) => next(stripeAuth()));
+    app.post('/stripe/card', () => {
+      throw stripeCard();
+    });
+    app.post('/stripe/exposed', (_req, _res, next) => next(Object.assign(stripeCard(), { expose: true })));
+    app.post('/stripe/raw-only', (_req, _res, next) =>
+      // A wrapper that kept Stripe's raw response and request id but not its class name.
+      next(Object.assign(new Error('No such customer: cus_123'), { statusCode: 404, raw: { statusCode: 404, message: 'No such customer: cus_123' }, requestId: 'req_raw789' })),
+    );
+    app.get('/aws/no-such-key', (_req, _res, next) => next(new NoSuchKey(metadata(404))));
+    app.get('/aws/denied', () => {
+      throw new AccessDeniedException(metadata(403));
+    });
+    app.get('/aws/response-only', (_req, _res, next) =>
+      next(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $response: { statusCode: 503, headers: {} } })),
+    );
+    app.get('/aws/exposed', (_req, _res, next) => next(Object.assign(new NoSuchKey(metadata(404)), { status: 404, expose: true })));
+    app.post('/stripe/webhook', (_req, _res, next) => {
+      // What stripe.webhooks.constructEvent throws for a bad signature: about the incoming request, not a call to Stripe.
+      class StripeSignatureVerificationError extends StripeError {
+        constructor(raw: Record<string, unknown>) {
+          super(raw, 'StripeSignatureVerificationError');
+        }
+      }
+      next(new StripeSignatureVerificationError({ message: 'No signatures found matching the expected signature for payload.' }));
+    });
+    app.use(obs.errorHandler);
+    return { app, logs, obs };
+  }
+
+  it('a Stripe webhook signature error is not taken for an upstream call', async () => {
+    const { app } = build();
+    expect((await request(app).post('/stripe/webhook').expect(500)).body.error.message).toBe('Internal Server Error');
+  });
+
+  it.each([
+    ['/stripe/auth', 'post', 'StripeAuthenticationError', 401, 'Invalid API Key provided'],
+    ['/stripe/card', 'post', 'StripeCardError', 402, 'Your card was declined'],
+    ['/stripe/raw-only', 'post', 'Error', 404, 'No such customer'],
+    ['/aws/no-such-key', 'get', 'NoSuchKey', 404, 'The specified key does not exist'],
+    ['/aws/denied', 'get', 'AccessDeniedException', 403, 'not authorized'],
+    ['/aws/response-only', 'get', 'Error', 503, 'Service Unavailable'],
+  ] as const)('%s answers 502 with the generic message; the line keeps the real error', async (path, method, type, upstreamStatus, text) => {
+    const { app, logs } = build();
+    const res = await request(app)[method](path).expect(502);
+    expect(res.body).toEqual({ error: { message: 'Bad Gateway', requestId: res.headers['x-request-id'] } });
+    expect(res.text).not.toContain(text);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ level: 'error', msg: 'request completed', res: { statusCode: 502 }, err: { type, status: upstreamStatus } });
+    expect(line!.err.message).toContain(text);
+  });
+
+  it('exposeErrorDetails shows the upstream message, still with 502', async () => {
+    const { app } = build({ exposeErrorDetails: true });
+    const res = await request(app).post('/stripe/card').expect(502);
+    expect(res.body.error.message).toBe('Your card was declined.');
+  });
+
+  it('expose: true keeps the error\'s own status and message', async () => {
+    const { app, logs } = build();
+    const stripe = await request(app).post('/stripe/exposed').expect(402);
+    expect(stripe.body.error.message).toBe('Your card was declined.');
+    const aws = await request(app).get('/aws/exposed').expect(404);
+    expect(aws.body.error.message).toBe('The specified key does not exist.');
+    const lines = await logs.waitFor((l) => l.length === 2);
+    expect(lines.map((l) => l.level)).toEqual(['warn', 'warn']);
+  });
+});
+
 describe('errors of got (ES module only, run in a child process)', () => {
   it('answer 502 with a generic body for upstream 404, 401, 500 and a refused connection; the line keeps the real error', () => {
     const out = execFileSync(process.execPath, [resolve(__dirname, '../fixtures/got-upstream-error.mjs')], { encoding: 'utf8', timeout: 15_000 });
