@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { buildRequestContext, runWithContext } from '../context/request-context';
+import { maskCardNumbers } from '../logging/card-numbers';
 import type { NextFunction } from './types';
 
 /** Options of {@link requestId}. */
@@ -9,8 +10,8 @@ export interface RequestIdOptions {
   /** Header read for an incoming id and set on the response. Case-insensitive. Default `'x-request-id'`. */
   readonly requestIdHeader?: string;
   /**
-   * Honour a valid incoming id (1 to `requestIdMaxLength` characters from `A-Z a-z 0-9 . _ : -`).
-   * Invalid ones are replaced, never echoed or logged. Default `true`.
+   * Honour a valid incoming id (1 to `requestIdMaxLength` characters from `A-Z a-z 0-9 . _ : -`, holding no
+   * payment-card number). Invalid ones are replaced, never echoed or logged. Default `true`.
    */
   readonly trustRequestId?: boolean;
   /** Longest incoming id honoured. Default `128`. */
@@ -98,6 +99,17 @@ export function resolveRequestIdOptions(options: RequestIdOptions): ResolvedRequ
 
 /** Characters allowed in an incoming request id: safe in headers, logs and URLs. */
 const INCOMING_ID = /^[A-Za-z0-9._:-]+$/;
+/**
+ * 13 digits, each separated from the next by at most one dash: the least an id holding a card number contains (the
+ * only separator that passes {@link INCOMING_ID}). Ids without it skip the card-number check.
+ */
+const CARD_LIKE = /\d(?:-?\d){12}/;
+
+/** Whether an incoming id (already known to match {@link INCOMING_ID}) holds a payment-card number the logs would mask. */
+function holdsCardNumber(id: string): boolean {
+  return id.length >= 13 && CARD_LIKE.test(id) && maskCardNumbers(id) !== id;
+}
+
 /** What a generated id may contain: visible ASCII only, so `setHeader` can never throw. */
 const GENERATED_ID = /^[\x21-\x7e]{1,1024}$/;
 
@@ -124,8 +136,9 @@ export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): Assign
     let id: string | undefined;
     if (trust) {
       const incoming = req.headers[header];
-      // Duplicate headers arrive joined by ", " and so fail the character check.
-      if (typeof incoming === 'string' && incoming.length <= maxLength && INCOMING_ID.test(incoming)) id = incoming;
+      // Duplicate headers arrive joined by ", " and so fail the character check. An id holding a card number would
+      // be written unmasked as `reqId` on every line and echoed: refused like any other invalid id.
+      if (typeof incoming === 'string' && incoming.length <= maxLength && INCOMING_ID.test(incoming) && !holdsCardNumber(incoming)) id = incoming;
     }
     if (id === undefined) id = generate();
     req.id = id;

@@ -60,6 +60,36 @@ describe.each(EXPRESS_VERSIONS)('request ids (%s)', (_name, expressFactory) => {
     if (value.length > 0) expect(raw).not.toContain(value);
   });
 
+  it.each([
+    ['an unbroken card number', '4111111111111111'],
+    ['a card number grouped by dashes', '4111-1111-1111-1111'],
+    ['a 15-digit Amex number', '378282246310005'],
+    ['a card number after a prefix', 'order-5555555555554444'],
+  ])('replaces an id that is %s, never echoing or logging it', async (_label, value) => {
+    const { app: a, logs } = app();
+    const res = await request(a).get('/id').set('x-request-id', value).expect(200);
+    const id = res.headers['x-request-id'];
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(res.body).toEqual({ id, ctx: id });
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.reqId).toBe(id);
+    const digits = value.replace(/\D/g, '');
+    expect(logs.raw.join('\n').replace(/-/g, '')).not.toContain(digits);
+  });
+
+  it.each([
+    ['a number failing the Luhn check', '4111111111111112'],
+    ['a millisecond timestamp', '1700000000000'],
+    ['a UUID', '0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d'],
+    ['digits inside a word', 'ord_4111111111111111'],
+  ])('still honours an id that is %s', async (_label, value) => {
+    const { app: a, logs } = app();
+    const res = await request(a).get('/id').set('x-request-id', value).expect(200);
+    expect(res.headers['x-request-id']).toBe(value);
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line!.reqId).toBe(value);
+  });
+
   it('accepts exactly the maximum length', async () => {
     const { app: a } = app();
     const max = 'c'.repeat(128);
