@@ -194,7 +194,8 @@ export function buildHttpLogWriter(
       traceId: ctx?.traceId,
       spanId: ctx?.spanId,
       req: reqInfo,
-      res: summariseResponse(res, statusCode, finished),
+      // An aborted line never carries a size, even when a response (body-parser's 400 for a mid-upload abort) was sent.
+      res: summariseResponse(res, statusCode, finished && !aborted),
       responseTime: Math.round(done.durationMs * 1000) / 1000,
     };
     if (aborted) line.aborted = true;

@@ -42,6 +42,32 @@ describe.each(EXPRESS_VERSIONS)('who ended a request (%s)', (_name, expressFacto
     }
   });
 
+  it('writes a mid-upload abort without res.size, with the body parser\'s error as err', async () => {
+    const { obs, logs } = observed({ collectDefaultMetrics: false });
+    const app = expressFactory();
+    app.use(obs.middleware);
+    app.use(expressFactory.json());
+    app.post('/upload', (req, res) => {
+      res.json({ got: req.body });
+    });
+    app.use(obs.errorHandler);
+    const server = await listen(app);
+    try {
+      await abandonUpload(Number(new URL(server.url).port), '/upload', 1000, '{"a":"');
+      await logs.waitFor((l) => l.some((x) => x.responseTime !== undefined));
+      await new Promise((r) => setTimeout(r, 30));
+      const lines = logs.raw.map((text) => JSON.parse(text) as Record<string, any>).filter((l) => typeof l.responseTime === 'number');
+      expect(lines).toHaveLength(1);
+      const line = lines[0]!;
+      expect(line).toMatchObject({ level: 'warn', msg: 'request aborted', aborted: true, res: { statusCode: 499 } });
+      expect(Object.keys(line.res)).toEqual(['statusCode']);
+      expect(line.err).toMatchObject({ message: 'request aborted', status: 400, code: 'ECONNABORTED' });
+    } finally {
+      await server.close();
+      obs.close();
+    }
+  });
+
   it('still records a body the parser refuses (413) as completed, and not as an abort', async () => {
     const { obs, logs } = observed({ collectDefaultMetrics: false });
     const app = expressFactory();
