@@ -1,7 +1,10 @@
 import { REDACTED } from './redaction-types';
 
-/** Maximal runs of digits, each digit separated from the next by at most one space or dash. */
-const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+/**
+ * Maximal runs of digits, each digit separated from the next by at most one separator: a space, a no-break space
+ * (text copied from documents), a dash or a dot.
+ */
+const DIGIT_RUN = /\d(?:[ \u00a0.-]?\d)*/g;
 
 function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -25,19 +28,19 @@ function plausibleCard(digits: string): boolean {
 }
 
 /**
- * Masks the card numbers in one run of digit groups separated by single spaces or dashes, mixed or not, which may
+ * Masks the card numbers in one run of digit groups separated by single separators, mixed or not, which may
  * also hold other numbers (`<card> 123 12-25`): a card number is either one unbroken group of 13 to 19 digits, or
  * consecutive groups grouped as on a card (a first group of 4, then groups of 3 to 6 digits).
  * Linear in the length of the run: a window never spans more than 19 digits.
  */
 function maskRun(run: string): string {
-  if (run.indexOf(' ') === -1 && run.indexOf('-') === -1) return plausibleCard(run) ? REDACTED : run;
+  if (run.length <= 19 && /^\d+$/.test(run)) return plausibleCard(run) ? REDACTED : run;
   const groups: string[] = [];
   const separators: string[] = [];
   let start = 0;
   for (let i = 0; i < run.length; i++) {
     const c = run.charCodeAt(i);
-    if (c === 32 || c === 45) {
+    if (c === 32 || c === 45 || c === 160 || c === 46) {
       groups.push(run.slice(start, i));
       separators.push(run[i]!);
       start = i + 1;

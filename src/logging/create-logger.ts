@@ -1,12 +1,13 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { types } from 'node:util';
 import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import { envEnum, envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
 import { ObservabilityError } from '../errors/obs-error';
-import { createRedactor, maskCardNumbers, type Redactor } from './redact';
+import { createRedactor, type Redactor } from './redact';
 
 /** Log levels, lowest first. `silent` turns logging off. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -208,7 +209,22 @@ const NO_CONTEXT: Bindings = Object.freeze({}) as Bindings;
 /** pino's default strategy mutates the mixin result; this one never mutates the caller's object or a shared one. */
 function mergeWithContext(mergeObject: object, mixinObject: object): object {
   if (mixinObject === NO_CONTEXT) return mergeObject;
-  return Object.assign(mixinObject, mergeObject);
+  try {
+    return Object.assign(mixinObject, mergeObject);
+  } catch {
+    // A getter or Proxy trap of the logged object threw: the context goes beside what the redactor can read of it.
+    return Object.assign(mixinObject, { logged: mergeObject });
+  }
+}
+
+/**
+ * The logged object, redacted. A line's fields must be an object: a top-level value that can only be written as a
+ * marker (a revoked Proxy, a `toJSON` that throws) is written under `logged`.
+ */
+function redactedLogObject(object: Record<string, unknown>, redactor: Redactor): Record<string, unknown> {
+  const out = redactor.redact(object) as unknown;
+  if (out !== null && typeof out === 'object' && !Array.isArray(out)) return out as Record<string, unknown>;
+  return { logged: out };
 }
 
 /** Builds the pino options shared by every logger of an instance. */
@@ -221,24 +237,40 @@ export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Reda
     formatters: {
       level: (label) => ({ level: label }),
       // Runs before pino's serializers: errors at any depth are described and redacted here.
-      log: (object) => redactor.redact(object),
+      log: (object) => redactedLogObject(object, redactor),
     },
     // Errors were already described (and redacted) by formatters.log; pino's serializer would re-describe the
     // resulting plain object as type "Object".
     serializers: { err: (value: unknown) => value },
     hooks: {
-      // Messages are free text: mask card numbers in them (keys cannot be recognised in prose), and redact the
-      // objects that format strings interpolate (`logger.info('login %j', body)`).
+      // Messages are free text: mask what can be recognised in text (card numbers, URL secrets, `password=...`
+      // pairs, `Authorization: ...` lines, bearer credentials), and redact the objects that format strings
+      // interpolate (`logger.info('login %j', body)`).
       logMethod(args, method) {
         for (let i = 0; i < args.length; i++) {
           const arg = args[i];
           if (typeof arg === 'string') {
-            if (arg.length >= 13) (args as unknown[])[i] = maskCardNumbers(arg);
-          } else if (i > 0 && arg !== null && typeof arg === 'object') {
             (args as unknown[])[i] = redactor.redact(arg);
+          } else if (arg !== null && typeof arg === 'object') {
+            // The merging object is redacted by formatters.log; pino reads it first, so a Proxy is replaced here.
+            if (i > 0) (args as unknown[])[i] = redactor.redact(arg);
+            else if (types.isProxy(arg)) (args as unknown[])[i] = redactedLogObject(arg as Record<string, unknown>, redactor);
           }
         }
-        return method.apply(this, args);
+        try {
+          return method.apply(this, args);
+        } catch {
+          // pino reads a few properties of the merging object itself (a getter there can throw): write what the
+          // redactor can read of it instead. A log call never throws.
+          const first: unknown = args[0];
+          if (first === null || typeof first !== 'object') return undefined;
+          try {
+            (args as unknown[])[0] = { ...redactedLogObject(first as Record<string, unknown>, redactor) };
+            return method.apply(this, args);
+          } catch {
+            return undefined;
+          }
+        }
       },
     },
     mixin: requestContextMixin,

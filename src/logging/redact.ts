@@ -5,6 +5,7 @@ import { maskCardNumbers } from './card-numbers';
 import { summariseClientRequest, summariseRequest, summariseResponse, summariseSocket } from './http-summary';
 import { REDACTED, type Redactor } from './redaction-types';
 import { serializeError } from './serialize-error';
+import { maskTextSecrets } from './text-secrets';
 import { rewriteUrlsInText, USERINFO } from './url-text';
 
 export { maskCardNumbers } from './card-numbers';
@@ -14,7 +15,7 @@ export { REDACTED, type Redactor } from './redaction-types';
 const EXACT_KEYS = [
   'authorization', 'proxyauthorization', 'cookie', 'setcookie', 'xapikey', 'apikey', 'xauthtoken', 'auth',
   'pwd', 'pass', 'passphrase', 'ssn', 'cvv', 'cvv2', 'cvc', 'pin', 'otp', 'jwt', 'pan', 'iban',
-  'key', 'sig', 'xauth', 'authentication', 'xaccesskey',
+  'key', 'sig', 'xauth', 'authentication', 'xaccesskey', 'bearer',
 ];
 /** Fragments that make a normalised key sensitive wherever they occur (`db_password`, `X-CSRF-Token`). */
 const KEY_FRAGMENTS = [
@@ -85,6 +86,12 @@ export function isPlainObjectAnyRealm(value: object): boolean {
   return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
+/** Header names that carry credentials, recognised in a flat `[name, value, ...]` list under any key. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-access-token', 'x-csrf-token']);
+
+/** Keys of Node's flat header arrays. */
+const RAW_HEADER_KEYS = /^raw(headers|trailers)$/i;
+
 /** Text that stands for the segments of a bracketed key: `a[b][token]` → `a`, `b`, `token`. */
 const KEY_SEGMENT_SEPARATORS = /[[\]]+/;
 
@@ -118,11 +125,61 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     return sensitive;
   }
 
-  /** Card numbers masked; URLs in the text redacted when one could carry a secret (a query string or userinfo). */
+  /**
+   * Card numbers masked; URLs in the text redacted when one could carry a secret (a query string or userinfo);
+   * sensitive `key=value` pairs, `Name: value` header lines and bearer or basic credentials masked.
+   */
   function redactText(text: string): string {
-    const masked = maskCardNumbers(text);
-    if (masked.length < 10 || masked.indexOf('://') === -1) return masked;
-    return masked.indexOf('?') === -1 && masked.indexOf('@') === -1 ? masked : rewriteUrlsInText(masked, redactUrl);
+    if (text.length < 5) return text;
+    let masked = maskCardNumbers(text);
+    if (masked.length >= 10 && masked.indexOf('://') !== -1 && (masked.indexOf('?') !== -1 || masked.indexOf('@') !== -1)) {
+      masked = rewriteUrlsInText(masked, redactUrl);
+    }
+    return maskTextSecrets(masked, isSensitiveKey);
+  }
+
+  /**
+   * Header lists that are arrays rather than objects: Node's flat `rawHeaders` / `rawTrailers` (`[name, value, ...]`,
+   * under those keys) and entries (`[[name, value], ...]`, as `[...new Headers()]` or `Object.entries(headers)` give).
+   * The value after a sensitive name is replaced. Returns undefined when the array is neither or nothing needed it.
+   */
+  function redactHeaderArray(items: readonly unknown[], key: string | number): unknown[] | undefined {
+    if (items.length === 0) return undefined;
+    let copy: unknown[] | undefined;
+    if (typeof key === 'string' && RAW_HEADER_KEYS.test(key)) {
+      for (let i = 0; i + 1 < items.length; i += 2) {
+        const name = items[i];
+        if (typeof name === 'string' && name.length <= MAX_CACHED_KEY_LENGTH && typeof items[i + 1] === 'string' && isSensitiveKey(name)) {
+          copy ??= items.slice();
+          copy[i + 1] = REDACTED;
+        }
+      }
+      return copy;
+    }
+    if (typeof items[0] === 'string') {
+      // A flat list under another key (`{ h: req.rawHeaders }`): only names that are credential headers count.
+      if (items.length % 2 !== 0) return undefined;
+      for (let i = 0; i < items.length; i += 2) {
+        const name = items[i];
+        if (typeof name !== 'string' || typeof items[i + 1] !== 'string') return undefined;
+        if (name.length <= 32 && CREDENTIAL_HEADERS.has(name.toLowerCase())) {
+          copy ??= items.slice();
+          copy[i + 1] = REDACTED;
+        }
+      }
+      return copy;
+    }
+    for (const item of items) {
+      if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string') return undefined;
+    }
+    for (let i = 0; i < items.length; i++) {
+      const [name, value] = items[i] as [string, unknown];
+      if (value !== null && value !== undefined && name.length <= MAX_CACHED_KEY_LENGTH && isSensitiveKey(name)) {
+        copy ??= items.slice();
+        copy[i] = [name, REDACTED];
+      }
+    }
+    return copy;
   }
 
   // `seen` maps each object already walked to its result, so shared references are walked once (no exponential
@@ -135,7 +192,13 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       const done = seen.get(value);
       return done === IN_PROGRESS ? CIRCULAR_MARKER : done;
     }
-    const result = walkObject(value, depth, seen, key);
+    let result: unknown;
+    try {
+      result = walkObject(value, depth, seen, key);
+    } catch {
+      // A revoked Proxy, or a Proxy whose traps throw: nothing of it can be read.
+      result = UNREADABLE_MARKER;
+    }
     seen.set(value, result);
     return result;
   }
@@ -144,9 +207,10 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     if (Array.isArray(value)) {
       if (depth >= MAX_REDACT_DEPTH) return MAX_DEPTH_MARKER;
       seen.set(value, IN_PROGRESS);
-      let copy: unknown[] | undefined;
+      let copy: unknown[] | undefined = redactHeaderArray(value, key);
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
+        if (copy !== undefined && copy[i] !== item) continue; // replaced as a header value above
         const next = walk(item, depth + 1, seen, i);
         if (next !== item) {
           copy ??= value.slice();
@@ -209,13 +273,16 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(source)) {
       let item: unknown;
+      let unreadable = false;
       try {
         item = source[key];
       } catch {
         item = UNREADABLE_MARKER;
+        unreadable = true;
       }
       const next = item !== undefined && item !== null && isSensitiveKey(key) ? REDACTED : walk(item, depth + 1, seen, key);
-      if (next !== item) {
+      // A getter that throws must not be left for JSON.stringify to call: the copy holds the marker instead.
+      if (next !== item || unreadable) {
         copy ??= copyOwn(source);
         copy[key] = next;
       }
@@ -268,7 +335,9 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       }
       const rawValue = part.slice(eq + 1);
       const decoded = safeDecode(rawValue);
-      if (maskCardNumbers(decoded) !== decoded) {
+      // A value can carry a secret of its own: a card number, or a URL or pairs with secrets
+      // (`redirect_uri=https%3A%2F%2Fapp%2Fcb%3Ftoken%3D...`, `next=/a?password=...`).
+      if (redactText(decoded) !== decoded) {
         parts[i] = `${rawKey}=${REDACTED}`;
         changed = true;
       }

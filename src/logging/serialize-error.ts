@@ -54,6 +54,8 @@ const DESCRIBED_KEYS = new Set([
   'errors', 'config', 'request', 'response', 'options', 'toJSON', 'isAxiosError', 'raw', 'headers', 'rawHeaders',
   // Text a request or response carried (body-parser's errors quote the body), whatever secrets it holds.
   'body', 'rawBody', 'data', 'payload', 'query', 'sql', 'text', 'params',
+  // Command lines and their output (child_process errors): passwords on command lines, whatever a tool printed.
+  'cmd', 'command', 'spawnargs', 'args', 'argv', 'stdout', 'stderr', 'output', 'input', 'env',
 ]);
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -79,8 +81,8 @@ function clip(text: string, max: number): string {
 
 /** Masks before clipping, so a secret cut in two by the limit cannot leak its first half. */
 function safeText(text: string, max: number, redactor: Redactor | undefined): string {
-  const masked = maskCardNumbers(text);
-  return clip(rewriteUrlsInText(masked, redactor ? redactor.redactUrl : stripUrl), max);
+  if (redactor !== undefined) return clip(redactor.redact(text), max);
+  return clip(rewriteUrlsInText(maskCardNumbers(text), stripUrl), max);
 }
 
 /**

@@ -100,10 +100,10 @@ export function resolveRequestIdOptions(options: RequestIdOptions): ResolvedRequ
 /** Characters allowed in an incoming request id: safe in headers, logs and URLs. */
 const INCOMING_ID = /^[A-Za-z0-9._:-]+$/;
 /**
- * 13 digits, each separated from the next by at most one dash: the least an id holding a card number contains (the
- * only separator that passes {@link INCOMING_ID}). Ids without it skip the card-number check.
+ * 13 digits, each separated from the next by at most one dash or dot: the least an id holding a card number contains
+ * (the only card-number separators that pass {@link INCOMING_ID}). Ids without it skip the card-number check.
  */
-const CARD_LIKE = /\d(?:-?\d){12}/;
+const CARD_LIKE = /\d(?:[.-]?\d){12}/;
 
 /** Whether an incoming id (already known to match {@link INCOMING_ID}) holds a payment-card number the logs would mask. */
 function holdsCardNumber(id: string): boolean {

@@ -1,0 +1,122 @@
+/**
+ * Secrets written into free text rather than under a key: `password=...` pairs (connection strings, query strings,
+ * form bodies, command lines), `Authorization: ...` header lines (raw request text, hints in messages) and bearer
+ * or basic credentials. Each pass is linear in the length of the text and returns the same string when there is
+ * nothing to mask.
+ */
+import { REDACTED } from './redaction-types';
+
+/** Longest key looked at before `=` or `:`. */
+const MAX_KEY_LENGTH = 64;
+
+function isKeyChar(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) ||
+    code === 43 /* + */ || code === 45 /* - */ || code === 46 /* . */ || code === 95 /* _ */ ||
+    code === 91 /* [ */ || code === 93 /* ] */
+  );
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+function isLineEnd(code: number): boolean {
+  return code === 10 || code === 13;
+}
+
+/** The start of the key that ends just before `at`, or `at` when there is none. */
+function keyStart(text: string, at: number): number {
+  let start = at;
+  while (start > 0 && at - start < MAX_KEY_LENGTH && isKeyChar(text.charCodeAt(start - 1))) start--;
+  return start;
+}
+
+/**
+ * `key=value` pairs whose key is sensitive (`password=...`, `token=...`, `Pwd=...;` in connection strings,
+ * `?token=...` in relative URLs and form bodies) get their value replaced. A value is quoted (`'...'`, `"..."`) or
+ * runs to white space, `;`, `&` or `,`.
+ */
+export function maskKeyValues(text: string, isSensitiveKey: (key: string) => boolean): string {
+  let from = 0;
+  let out: string | undefined;
+  let copied = 0;
+  for (;;) {
+    const eq = text.indexOf('=', from);
+    if (eq === -1) break;
+    from = eq + 1;
+    const start = keyStart(text, eq);
+    if (start === eq || eq + 1 >= text.length || !isSensitiveKey(text.slice(start, eq))) continue;
+    const first = text.charCodeAt(eq + 1);
+    let end: number;
+    if (first === 39 /* ' */ || first === 34 /* " */) {
+      const close = text.indexOf(text[eq + 1]!, eq + 2);
+      end = close === -1 ? text.length : close + 1;
+    } else {
+      end = eq + 1;
+      for (; end < text.length; end++) {
+        const c = text.charCodeAt(end);
+        if (isSpace(c) || c === 59 /* ; */ || c === 38 /* & */ || c === 44 /* , */) break;
+      }
+    }
+    if (end === eq + 1) continue;
+    out = (out ?? '') + text.slice(copied, eq + 1) + REDACTED;
+    copied = end;
+    from = end;
+  }
+  return out === undefined ? text : out + text.slice(copied);
+}
+
+/**
+ * `Name: value` whose name is sensitive (`Authorization: Basic ...`, `Cookie: sid=...`, `X-Api-Key: ...` in raw
+ * request text such as a ClientRequest's `_header`, or quoted in a message): the value, up to the end of the line,
+ * is replaced. The colon must be followed by a space or tab, so times (`12:30`) and URLs are not taken for names.
+ */
+export function maskHeaderLines(text: string, isSensitiveKey: (key: string) => boolean): string {
+  let from = 0;
+  let out: string | undefined;
+  let copied = 0;
+  for (;;) {
+    const colon = text.indexOf(':', from);
+    if (colon === -1 || colon + 1 >= text.length) break;
+    from = colon + 1;
+    const next = text.charCodeAt(colon + 1);
+    if (next !== 32 && next !== 9) continue;
+    const start = keyStart(text, colon);
+    if (start === colon || !isSensitiveKey(text.slice(start, colon))) continue;
+    let valueStart = colon + 1;
+    while (valueStart < text.length && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++;
+    let end = valueStart;
+    while (end < text.length && !isLineEnd(text.charCodeAt(end))) end++;
+    if (end === valueStart) continue;
+    out = (out ?? '') + text.slice(copied, valueStart) + REDACTED;
+    copied = end;
+    from = end;
+  }
+  return out === undefined ? text : out + text.slice(copied);
+}
+
+const SCHEME_CREDENTIALS = /\b(Bearer|Basic)([ \t]+)([A-Za-z0-9\-._~+/]{8,}=*)/gi;
+/** Credentials have a digit or a character of base64 or JWT punctuation; prose (`Basic authentication`) has not. */
+const CREDENTIAL_LIKE = /[0-9+/=._~-]/;
+
+/**
+ * `Bearer <credentials>` and `Basic <credentials>` (an Authorization value quoted anywhere): the credentials, when
+ * they are at least 8 characters long and look like credentials rather than a word.
+ */
+export function maskSchemeCredentials(text: string): string {
+  return text.replace(SCHEME_CREDENTIALS, (whole, scheme: string, space: string, credentials: string) =>
+    CREDENTIAL_LIKE.test(credentials) ? `${scheme}${space}${REDACTED}` : whole,
+  );
+}
+
+/** Every pass above, each run only when its marker character is in the text. */
+export function maskTextSecrets(text: string, isSensitiveKey: (key: string) => boolean): string {
+  let out = text;
+  if (out.indexOf('=') !== -1) out = maskKeyValues(out, isSensitiveKey);
+  if (out.indexOf(': ') !== -1 || out.indexOf(':\t') !== -1) out = maskHeaderLines(out, isSensitiveKey);
+  if (out.length >= 12 && (out.indexOf('earer') !== -1 || out.indexOf('asic') !== -1 || out.indexOf('EARER') !== -1 || out.indexOf('ASIC') !== -1)) {
+    out = maskSchemeCredentials(out);
+  }
+  return out;
+}
