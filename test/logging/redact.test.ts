@@ -695,24 +695,13 @@ describe('card numbers in common written forms', () => {
     expect(maskCardNumbers(text)).toBe(text);
   });
 
-  it('stays linear on long runs of separated digits', () => {
-    // Compared with itself on an input 4 times longer, not with a clock: a quadratic scan would take about 16
-    // times as long, a linear one about 4 to 6 times (memory effects on strings this long). The fastest of three
-    // runs of each hides scheduling noise.
-    const fastest = (copies: number): number => {
-      const run = '4 1 '.repeat(copies) + '4111-1111 1111-1111';
-      let best = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < 3; i++) {
-        const started = performance.now();
-        const out = maskCardNumbers(run);
-        best = Math.min(best, performance.now() - started);
-        expect(out.endsWith(REDACTED)).toBe(true);
-      }
-      return best;
-    };
-    const short = fastest(200_000);
-    const long = fastest(800_000);
-    expect(long / short).toBeLessThan(10);
+  it('masks the card at the end of a 1.6 MB run of separated digits', () => {
+    // A scan quadratic in the run's length would take minutes here and fail by the test timeout; the linear scan
+    // takes well under a second. How the time grows with the length is measured by no clock in this test.
+    const run = '4 1 '.repeat(400_000) + '4111-1111 1111-1111';
+    const out = maskCardNumbers(run);
+    expect(out.endsWith(REDACTED)).toBe(true);
+    expect(out.length).toBe(run.length - '4111-1111 1111-1111'.length + REDACTED.length);
   });
 });
 
