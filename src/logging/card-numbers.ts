@@ -40,7 +40,7 @@ function maskRun(run: string): string {
   let start = 0;
   for (let i = 0; i < run.length; i++) {
     const c = run.charCodeAt(i);
-    if (c === 32 || c === 45 || c === 160 || c === 46) {
+    if (isSeparator(c)) {
       groups.push(run.slice(start, i));
       separators.push(run[i]!);
       start = i + 1;
@@ -89,6 +89,20 @@ function isWordChar(code: number): boolean {
  * ids such as UUIDs are not touched), also when other numbers (a CVV, an expiry date) follow them.
  * Returns the same string when there is nothing to mask. Linear in the length of the text.
  */
+function isSeparator(code: number): boolean {
+  return code === 32 || code === 45 || code === 160 || code === 46;
+}
+
+function firstSeparator(text: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (isSeparator(text.charCodeAt(i))) return i;
+  return -1;
+}
+
+function lastSeparator(text: string, from: number, to: number): number {
+  for (let i = to - 1; i >= from; i--) if (isSeparator(text.charCodeAt(i))) return i;
+  return -1;
+}
+
 export function maskCardNumbers(text: string): string {
   if (text.length < 13) return text;
   DIGIT_RUN.lastIndex = 0;
@@ -96,11 +110,23 @@ export function maskCardNumbers(text: string): string {
   let copied = 0;
   let match: RegExpExecArray | null;
   while ((match = DIGIT_RUN.exec(text)) !== null) {
-    const run = match[0];
-    const start = match.index;
-    const end = start + run.length;
-    if (run.length < 13) continue;
-    if ((start > 0 && isWordChar(text.charCodeAt(start - 1))) || (end < text.length && isWordChar(text.charCodeAt(end)))) continue;
+    let start = match.index;
+    let end = start + match[0].length;
+    if (end - start < 13) continue;
+    // A group glued to a word (`user42 4111...`, `4111... 3rd`) belongs to that word: the run starts after it, or
+    // ends before it. A run that is one glued group is not a card number (ids such as `ord4111...`).
+    if (start > 0 && isWordChar(text.charCodeAt(start - 1))) {
+      const separator = firstSeparator(text, start, end);
+      if (separator === -1) continue;
+      start = separator + 1;
+    }
+    if (end < text.length && isWordChar(text.charCodeAt(end))) {
+      const separator = lastSeparator(text, start, end);
+      if (separator === -1) continue;
+      end = separator;
+    }
+    if (end - start < 13) continue;
+    const run = text.slice(start, end);
     const masked = maskRun(run);
     if (masked !== run) {
       out = (out ?? '') + text.slice(copied, start) + masked;

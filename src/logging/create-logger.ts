@@ -217,6 +217,59 @@ function mergeWithContext(mergeObject: object, mixinObject: object): object {
   }
 }
 
+/** pino's own message formatter (`%s`, `%d`, `%j`, `%o`, `%%`), so messages formatted here read as pino's. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const format = require('quick-format-unescaped') as (template: string, args: unknown[]) => string;
+
+/** An error's message, or undefined when it has none or reading it throws. */
+function errorMessage(value: unknown): string | undefined {
+  try {
+    const message = (value as { message?: unknown }).message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Redacts the arguments of a log call in place. Messages are free text: what can be recognised in text is masked
+ * (card numbers, URL secrets, `password=...` pairs, credential header lines, bearer credentials). A message with
+ * format arguments is formatted here, the way pino formats it, so that a secret split between the template and its
+ * arguments (`'%s=%s', 'api_key', key`) is seen whole; objects among the arguments are redacted first. A message
+ * pino would take from an error (`logger.error(err)`, `logger.error({ err })`) is passed redacted. The merging
+ * object itself is redacted by `formatters.log`; pino reads it first, so a Proxy is replaced here.
+ */
+function prepareLogArguments(args: unknown[], redactor: Redactor): void {
+  const first = args[0];
+  const hasObject = first !== null && typeof first === 'object';
+  if (hasObject && types.isProxy(first)) args[0] = redactedLogObject(first as Record<string, unknown>, redactor);
+  const m = hasObject ? 1 : 0;
+  const template = args[m];
+  if (typeof template === 'string') {
+    if (args.length > m + 1) {
+      const params = args.slice(m + 1).map((p) => (p !== null && typeof p === 'object' ? redactor.redact(p) : p));
+      args.length = m;
+      args.push(redactor.redact(format(template, params)));
+    } else {
+      args[m] = redactor.redact(template);
+    }
+    return;
+  }
+  if (hasObject && args.length === 1 && !types.isProxy(first)) {
+    let err: unknown = first;
+    if (!(first instanceof Error)) {
+      try {
+        const nested = (first as { err?: unknown; msg?: unknown }).err;
+        err = nested instanceof Error && (first as { msg?: unknown }).msg === undefined ? nested : undefined;
+      } catch {
+        err = undefined;
+      }
+    }
+    const message = err === undefined ? undefined : errorMessage(err);
+    if (message !== undefined) args.push(redactor.redact(message));
+  }
+}
+
 /**
  * The logged object, redacted. A line's fields must be an object: a top-level value that can only be written as a
  * marker (a revoked Proxy, a `toJSON` that throws) is written under `logged`.
@@ -243,20 +296,8 @@ export function buildPinoOptions(resolved: ResolvedLoggerOptions, redactor: Reda
     // resulting plain object as type "Object".
     serializers: { err: (value: unknown) => value },
     hooks: {
-      // Messages are free text: mask what can be recognised in text (card numbers, URL secrets, `password=...`
-      // pairs, `Authorization: ...` lines, bearer credentials), and redact the objects that format strings
-      // interpolate (`logger.info('login %j', body)`).
       logMethod(args, method) {
-        for (let i = 0; i < args.length; i++) {
-          const arg = args[i];
-          if (typeof arg === 'string') {
-            (args as unknown[])[i] = redactor.redact(arg);
-          } else if (arg !== null && typeof arg === 'object') {
-            // The merging object is redacted by formatters.log; pino reads it first, so a Proxy is replaced here.
-            if (i > 0) (args as unknown[])[i] = redactor.redact(arg);
-            else if (types.isProxy(arg)) (args as unknown[])[i] = redactedLogObject(arg as Record<string, unknown>, redactor);
-          }
-        }
+        prepareLogArguments(args as unknown[], redactor);
         try {
           return method.apply(this, args);
         } catch {

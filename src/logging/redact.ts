@@ -5,7 +5,7 @@ import { maskCardNumbers } from './card-numbers';
 import { summariseClientRequest, summariseRequest, summariseResponse, summariseSocket } from './http-summary';
 import { REDACTED, type Redactor } from './redaction-types';
 import { serializeError } from './serialize-error';
-import { maskTextSecrets } from './text-secrets';
+import { CREDENTIAL_HEADERS, maskTextSecrets } from './text-secrets';
 import { rewriteUrlsInText, USERINFO } from './url-text';
 
 export { maskCardNumbers } from './card-numbers';
@@ -17,6 +17,16 @@ const EXACT_KEYS = [
   'pwd', 'pass', 'passphrase', 'ssn', 'cvv', 'cvv2', 'cvc', 'pin', 'otp', 'jwt', 'pan', 'iban',
   'key', 'sig', 'xauth', 'authentication', 'xaccesskey', 'bearer',
 ];
+/**
+ * Normalised keys that contain a fragment below but count things rather than hold a secret: token counts of LLM
+ * calls (`prompt_tokens`, `max_tokens`, OpenTelemetry's `gen_ai.usage.input_tokens`) and the kind of a token.
+ */
+const NOT_SENSITIVE_KEYS = new Set([
+  'prompttokens', 'completiontokens', 'totaltokens', 'inputtokens', 'outputtokens', 'maxtokens', 'cachedtokens',
+  'reasoningtokens', 'maxoutputtokens', 'maxcompletiontokens', 'cachereadinputtokens', 'cachecreationinputtokens',
+  'genaiusageinputtokens', 'genaiusageoutputtokens', 'usageinputtokens', 'usageoutputtokens', 'tokencount',
+  'tokentype', 'tokenusage', 'tokensused',
+]);
 /** Fragments that make a normalised key sensitive wherever they occur (`db_password`, `X-CSRF-Token`). */
 const KEY_FRAGMENTS = [
   'password', 'passwd', 'secret', 'token', 'apikey', 'authorization', 'cookie', 'credential', 'privatekey',
@@ -86,9 +96,6 @@ export function isPlainObjectAnyRealm(value: object): boolean {
   return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
-/** Header names that carry credentials, recognised in a flat `[name, value, ...]` list under any key. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-access-token', 'x-csrf-token']);
-
 /** Keys of Node's flat header arrays. */
 const RAW_HEADER_KEYS = /^raw(headers|trailers)$/i;
 
@@ -106,6 +113,7 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
   function judge(key: string): boolean {
     const norm = normaliseKey(key);
     if (exact.has(norm)) return true;
+    if (NOT_SENSITIVE_KEYS.has(norm)) return false;
     for (let i = 0; i < KEY_FRAGMENTS.length; i++) if (norm.includes(KEY_FRAGMENTS[i]!)) return true;
     return false;
   }
@@ -157,8 +165,10 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
       return copy;
     }
     if (typeof items[0] === 'string') {
-      // A flat list under another key (`{ h: req.rawHeaders }`): only names that are credential headers count.
-      if (items.length % 2 !== 0) return undefined;
+      // A flat list under another key (`{ h: req.rawHeaders }`): only names that are credential headers count, in a
+      // list of at least two pairs (a request always has more than one header; `['cookie', 'chocolate-chip']` is a
+      // list of words).
+      if (items.length % 2 !== 0 || items.length < 4) return undefined;
       for (let i = 0; i < items.length; i += 2) {
         const name = items[i];
         if (typeof name !== 'string' || typeof items[i + 1] !== 'string') return undefined;

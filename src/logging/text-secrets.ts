@@ -25,6 +25,9 @@ function isLineEnd(code: number): boolean {
   return code === 10 || code === 13;
 }
 
+/** Authentication schemes written before credentials in an Authorization value. */
+const AUTH_SCHEME = /^(bearer|basic|token|digest|negotiate)$/i;
+
 /** The start of the key that ends just before `at`, or `at` when there is none. */
 function keyStart(text: string, at: number): number {
   let start = at;
@@ -60,6 +63,11 @@ export function maskKeyValues(text: string, isSensitiveKey: (key: string) => boo
       }
     }
     if (end === eq + 1) continue;
+    // `Authorization=Bearer <token>`: the credentials after the scheme belong to the value.
+    if (end < text.length && (text.charCodeAt(end) === 32 || text.charCodeAt(end) === 9) && AUTH_SCHEME.test(text.slice(eq + 1, end))) {
+      end++;
+      while (end < text.length && !isSpace(text.charCodeAt(end)) && text.charCodeAt(end) !== 59 && text.charCodeAt(end) !== 38 && text.charCodeAt(end) !== 44) end++;
+    }
     out = (out ?? '') + text.slice(copied, eq + 1) + REDACTED;
     copied = end;
     from = end;
@@ -67,10 +75,17 @@ export function maskKeyValues(text: string, isSensitiveKey: (key: string) => boo
   return out === undefined ? text : out + text.slice(copied);
 }
 
+/** Header names that carry credentials, recognised as `Name: value` anywhere in text. */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-access-token', 'x-csrf-token',
+]);
+
 /**
- * `Name: value` whose name is sensitive (`Authorization: Basic ...`, `Cookie: sid=...`, `X-Api-Key: ...` in raw
- * request text such as a ClientRequest's `_header`, or quoted in a message): the value, up to the end of the line,
- * is replaced. The colon must be followed by a space or tab, so times (`12:30`) and URLs are not taken for names.
+ * `Name: value` header lines: the value, up to the end of the line, is replaced when the name is one of
+ * {@link CREDENTIAL_HEADERS} (anywhere in the text: `retry with X-Api-Key: ...`), or when the line is a header line
+ * of raw HTTP text (it follows a CRLF, as in a ClientRequest's `_header`) and its name is sensitive. The colon must
+ * be followed by a space or tab. Words before a colon in prose or stack traces (`TokenExpiredError: jwt expired`,
+ * `Invalid password: too short`) are left alone.
  */
 export function maskHeaderLines(text: string, isSensitiveKey: (key: string) => boolean): string {
   let from = 0;
@@ -83,7 +98,10 @@ export function maskHeaderLines(text: string, isSensitiveKey: (key: string) => b
     const next = text.charCodeAt(colon + 1);
     if (next !== 32 && next !== 9) continue;
     const start = keyStart(text, colon);
-    if (start === colon || !isSensitiveKey(text.slice(start, colon))) continue;
+    if (start === colon) continue;
+    const name = text.slice(start, colon);
+    const headerLine = start >= 2 && text.charCodeAt(start - 1) === 10 && text.charCodeAt(start - 2) === 13;
+    if (!(colon - start <= 32 && CREDENTIAL_HEADERS.has(name.toLowerCase())) && !(headerLine && isSensitiveKey(name))) continue;
     let valueStart = colon + 1;
     while (valueStart < text.length && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++;
     let end = valueStart;
@@ -96,9 +114,9 @@ export function maskHeaderLines(text: string, isSensitiveKey: (key: string) => b
   return out === undefined ? text : out + text.slice(copied);
 }
 
-const SCHEME_CREDENTIALS = /\b(Bearer|Basic)([ \t]+)([A-Za-z0-9\-._~+/]{8,}=*)/gi;
-/** Credentials have a digit or a character of base64 or JWT punctuation; prose (`Basic authentication`) has not. */
-const CREDENTIAL_LIKE = /[0-9+/=._~-]/;
+const SCHEME_CREDENTIALS = /\b(Bearer|Basic)([ \t]+)([A-Za-z0-9\-._~+/]*[A-Za-z0-9+/]=*)/gi;
+/** Credentials have a digit or a base64 character other than a letter; words (`Basic authentication`) have not. */
+const CREDENTIAL_LIKE = /[0-9+/=]/;
 
 /**
  * `Bearer <credentials>` and `Basic <credentials>` (an Authorization value quoted anywhere): the credentials, when
@@ -106,13 +124,43 @@ const CREDENTIAL_LIKE = /[0-9+/=._~-]/;
  */
 export function maskSchemeCredentials(text: string): string {
   return text.replace(SCHEME_CREDENTIALS, (whole, scheme: string, space: string, credentials: string) =>
-    CREDENTIAL_LIKE.test(credentials) ? `${scheme}${space}${REDACTED}` : whole,
+    credentials.length >= 8 && CREDENTIAL_LIKE.test(credentials) ? `${scheme}${space}${REDACTED}` : whole,
   );
+}
+
+/**
+ * `"key": "value"` pairs of JSON written into a string (a text body, a serialised payload) whose key is sensitive:
+ * the string value is replaced. Keys and values are JSON strings; escaped quotes are honoured.
+ */
+export function maskJsonPairs(text: string, isSensitiveKey: (key: string) => boolean): string {
+  let from = 0;
+  let out: string | undefined;
+  let copied = 0;
+  for (;;) {
+    const colon = text.indexOf('":', from);
+    if (colon === -1) break;
+    from = colon + 2;
+    // The key: back to the opening quote, at most MAX_KEY_LENGTH characters.
+    const open = text.lastIndexOf('"', colon - 1);
+    if (open === -1 || colon - open - 1 > MAX_KEY_LENGTH || colon - open - 1 === 0) continue;
+    if (!isSensitiveKey(text.slice(open + 1, colon))) continue;
+    let valueStart = colon + 2;
+    while (valueStart < text.length && isSpace(text.charCodeAt(valueStart))) valueStart++;
+    if (text.charCodeAt(valueStart) !== 34) continue;
+    let end = valueStart + 1;
+    while (end < text.length && text.charCodeAt(end) !== 34) end += text.charCodeAt(end) === 92 /* \ */ ? 2 : 1;
+    if (end >= text.length || end === valueStart + 1) continue;
+    out = (out ?? '') + text.slice(copied, valueStart + 1) + REDACTED;
+    copied = end;
+    from = end + 1;
+  }
+  return out === undefined ? text : out + text.slice(copied);
 }
 
 /** Every pass above, each run only when its marker character is in the text. */
 export function maskTextSecrets(text: string, isSensitiveKey: (key: string) => boolean): string {
   let out = text;
+  if (out.indexOf('":') !== -1) out = maskJsonPairs(out, isSensitiveKey);
   if (out.indexOf('=') !== -1) out = maskKeyValues(out, isSensitiveKey);
   if (out.indexOf(': ') !== -1 || out.indexOf(':\t') !== -1) out = maskHeaderLines(out, isSensitiveKey);
   if (out.length >= 12 && (out.indexOf('earer') !== -1 || out.indexOf('asic') !== -1 || out.indexOf('EARER') !== -1 || out.indexOf('ASIC') !== -1)) {

@@ -24,8 +24,10 @@ describe('secrets written into text', () => {
     ['a libpq keyword string', 'host=h user=u password=SECRETLIBPQ dbname=d', `host=h user=u password=${REDACTED} dbname=d`],
     ['a JDBC URL', 'jdbc:sqlserver://h;user=sa;password=SECRETJ2;', `jdbc:sqlserver://h;user=sa;password=${REDACTED};`],
     ['a relative URL in prose', 'GET /r?token=SECRETQ1&user[password]=SECRETQ2 failed', `GET /r?token=${REDACTED}&user[password]=${REDACTED} failed`],
-    ['a header line in a message', 'retry with Authorization: Bearer SECRETHINT1', `retry with Authorization: ${REDACTED}`],
-    ['a bearer credential alone', 'sent Bearer eyJhbGciOi.SECRETA.x', `sent Bearer ${REDACTED}`],
+    ['a credential header quoted in a message', 'retry with X-Api-Key: SECRETHINT1', `retry with X-Api-Key: ${REDACTED}`],
+    ['a bearer credential alone', 'sent Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SECRETA', `sent Bearer ${REDACTED}`],
+    ['a bearer credential as a key=value', 'Authorization=Bearer abcdefgh1234567890xyz SECRETA', `Authorization=${REDACTED} SECRETA`],
+    ['JSON inside a string', '{"user":"ada","password": "SECRETPWD","note":"a \\" quote"}', `{"user":"ada","password": "${REDACTED}","note":"a \\" quote"}`],
     ['a URL with credentials', 'connect to postgres://u:SECRETPG2@h/db failed', `connect to postgres://${REDACTED}@h/db failed`],
     ['raw request text', 'GET /x?token=SECRETQ1 HTTP/1.1\r\nHost: a\r\nAuthorization: Basic dTpwdw==\r\nCookie: sid=SECRETC\r\nX-Api-Key: SECRETK\r\n\r\n',
       `GET /x?token=${REDACTED} HTTP/1.1\r\nHost: a\r\nAuthorization: ${REDACTED}\r\nCookie: ${REDACTED}\r\nX-Api-Key: ${REDACTED}\r\n\r\n`],
@@ -39,6 +41,10 @@ describe('secrets written into text', () => {
     ['a plain key=value that is not sensitive', 'user=ada role=admin'],
     ['a URL without secrets', 'GET https://api.example/users?page=2'],
     ['a word after Bearer', 'Bearer tokens expire'],
+    ['words after Basic', 'Using basic settings. A basic e-commerce plan'],
+    ['error names and words before a colon', 'TokenExpiredError: jwt expired\n    at verify (jwt.js:1:1)'],
+    ['a word before a colon in prose', 'Invalid password: must be at least 8 characters; Session: created'],
+    ['token counts of LLM calls', 'prompt_tokens=12 completion_tokens=30 total_tokens=42'],
   ])('leaves %s alone', (_label, input) => {
     expect(redactor.redact(input)).toBe(input);
   });
@@ -46,6 +52,20 @@ describe('secrets written into text', () => {
   it('judges nested and encoded query values by the secrets they carry', () => {
     const url = '/login?redirect_uri=https%3A%2F%2Fapp%2Fcb%3Ftoken%3DSECRETQ1&next=/a?password=SECRETQ2&page=2';
     expect(redactor.redactUrl(url)).toBe(`/login?redirect_uri=${REDACTED}&next=${REDACTED}&page=2`);
+  });
+
+  it('keeps token counts of LLM calls as object keys', () => {
+    const usage = { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, max_tokens: 100, 'gen_ai.usage.input_tokens': 12 };
+    expect(redactor.redact({ usage })).toEqual({ usage });
+    expect(redactor.redact({ refresh_token: 'x', tokens: 'y' })).toEqual({ refresh_token: REDACTED, tokens: REDACTED });
+  });
+
+  it('masks card numbers next to words that end in digits', () => {
+    expect(maskCardNumbers('user42 4111111111111111')).toBe(`user42 ${REDACTED}`);
+    expect(maskCardNumbers('v1.2 4111111111111111')).toBe(`v1.2 ${REDACTED}`);
+    expect(maskCardNumbers('4111 1111 1111 1111 3rd attempt')).toBe(`${REDACTED} 3rd attempt`);
+    expect(maskCardNumbers('card 4111111111111111 2FA on')).toBe(`card ${REDACTED} 2FA on`);
+    expect(maskCardNumbers('ord4111-1111-1111-1111')).toBe('ord4111-1111-1111-1111');
   });
 
   it('masks card numbers separated by no-break spaces or dots', () => {
@@ -65,6 +85,8 @@ describe('secrets written into text', () => {
     expect(out.entries).toEqual([['authorization', REDACTED], ['accept', '*/*']]);
     // Plain lists of words are not taken for headers.
     expect(redactor.redact({ tags: ['session', 'expired'] })).toEqual({ tags: ['session', 'expired'] });
+    expect(redactor.redact({ tags: ['cookie', 'chocolate-chip'] })).toEqual({ tags: ['cookie', 'chocolate-chip'] });
+    expect(redactor.redact({ usage: Object.entries({ prompt_tokens: 12 }) })).toEqual({ usage: [['prompt_tokens', 12]] });
     expect(rawHeaders[3]).toBe('Bearer SECRETA');
   });
 
@@ -100,6 +122,26 @@ describe('log calls with hostile or secret-bearing values', () => {
     expectNoSecret(lines);
     expect(lines[0]!.msg).toBe(`fetching https://api.x/?token=${REDACTED} with postgres://${REDACTED}@h/db`);
     expect(lines[1]!.msg).toBe(`fetching https://api.x/?token=${REDACTED}`);
+  });
+
+  it('masks secrets split between a format template and its arguments, and in messages taken from errors', async () => {
+    const { logs, log } = logger();
+    log.info('%s=%s', 'api_key', 'SECRETK');
+    log.info('calling upstream with Bearer %s', 'abcdef1234567890SECRETA');
+    log.info({ a: 1 }, 'n=%d %j', 5, { password: 'SECRETPWD' });
+    log.error(new Error('conn failed password=SECRETPWD 4111111111111111'));
+    log.error({ err: new Error('bad config password=SECRETDS') });
+    log.info('key: %s', 'visible');
+    const lines = await logs.waitFor((l) => l.length === 6);
+    expectNoSecret(lines);
+    expect(lines.map((l) => l.msg)).toEqual([
+      `api_key=${REDACTED}`,
+      `calling upstream with Bearer ${REDACTED}`,
+      `n=5 {"password":"${REDACTED}"}`,
+      `conn failed password=${REDACTED} ${REDACTED}`,
+      `bad config password=${REDACTED}`,
+      'key: visible',
+    ]);
   });
 
   it('never throws on top-level values that cannot be read, and writes each as an object', async () => {
