@@ -11,7 +11,7 @@ import {
   HTTP_LOG_OPTION_SCHEMA,
   resolveHttpLogOptions,
   type HttpLogOptions,
-} from './logging/http-logger';
+} from './middleware/http-logger';
 import { createRedactor } from './logging/redact';
 import { buildHttpMetrics } from './metrics/http-metrics';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics/metrics-options';

@@ -1,5 +1,5 @@
 import { ObservabilityError } from '../errors/obs-error';
-import { isPlainObjectAnyRealm } from '../logging/redact';
+import { isPlainObjectAnyRealm } from '../util/plain-object';
 
 /** How one option is checked. Kept as data so every component declares its options in one place. */
 export type OptionRule =

@@ -4,12 +4,14 @@ import { types } from 'node:util';
 import { maskCardNumbers } from './card-numbers';
 import { summariseClientRequest, summariseRequest, summariseResponse, summariseSocket } from './http-summary';
 import { REDACTED, type Redactor } from './redaction-types';
+import { isPlainObjectAnyRealm } from '../util/plain-object';
 import { serializeError } from './serialize-error';
 import { CREDENTIAL_HEADERS, maskTextSecrets } from './text-secrets';
 import { rewriteUrlsInText, USERINFO } from './url-text';
 
 export { maskCardNumbers } from './card-numbers';
 export { REDACTED, type Redactor } from './redaction-types';
+export { isPlainObjectAnyRealm } from '../util/plain-object';
 
 /** Keys matched exactly, after lower-casing and removing every character that is not a letter or digit. */
 const EXACT_KEYS = [
@@ -89,12 +91,6 @@ function withoutToJSON(copy: Record<string, unknown>): Record<string, unknown> {
   return copy;
 }
 
-/** A plain object from any realm (Node's `req.headers` is created outside a vm or test sandbox's realm). */
-export function isPlainObjectAnyRealm(value: object): boolean {
-  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
-  if (proto === null || proto === Object.prototype) return true;
-  return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
-}
 
 /** Keys of Node's flat header arrays. */
 const RAW_HEADER_KEYS = /^raw(headers|trailers)$/i;

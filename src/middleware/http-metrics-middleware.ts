@@ -3,14 +3,14 @@ import type { Registry } from 'prom-client';
 import type { EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
-import { describeCompletion } from '../middleware/completion';
-import { stateOf } from '../middleware/request-state';
-import type { SlowRequestCounter } from '../middleware/slow-requests';
-import type { NextFunction } from '../middleware/types';
-import { observeRequest } from '../middleware/observe-request';
-import { buildHttpMetrics } from './http-metrics';
-import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics-options';
-import { buildPercentileStore, type PercentileStore } from './percentile-store';
+import { describeCompletion } from './completion';
+import { stateOf } from './request-state';
+import type { SlowRequestCounter } from './slow-requests';
+import type { NextFunction } from './types';
+import { observeRequest } from './observe-request';
+import { buildHttpMetrics } from '../metrics/http-metrics';
+import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from '../metrics/metrics-options';
+import { buildPercentileStore, type PercentileStore } from '../metrics/percentile-store';
 
 /** Options of the standalone {@link httpMetrics}: the metrics options that do not concern `obs.router`. */
 export type HttpMetricsOptions = Omit<MetricsOptions, 'metricsToken' | 'metricsPath' | 'observeMonitoringRoutes'> & {

@@ -2,15 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { getRequestContext } from '../context/request-context';
-import type { NextFunction } from '../middleware/types';
-import { describeCompletion, type CompletedRequest } from '../middleware/completion';
-import { stateOf } from '../middleware/request-state';
-import { observeRequest } from '../middleware/observe-request';
-import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from '../middleware/request-id';
-import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions, type MinimalLogger } from './create-logger';
-import type { Redactor } from './redact';
-import { serializeError } from './serialize-error';
-import { summariseRequest, summariseResponse } from './http-summary';
+import type { NextFunction } from './types';
+import { describeCompletion, type CompletedRequest } from './completion';
+import { stateOf } from './request-state';
+import { observeRequest } from './observe-request';
+import { REQUEST_ID_DEFAULTS, REQUEST_ID_OPTION_SCHEMA } from './request-id';
+import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions, type MinimalLogger } from '../logging/create-logger';
+import type { Redactor } from '../logging/redact';
+import { serializeError } from '../logging/serialize-error';
+import { summariseRequest, summariseResponse } from '../logging/http-summary';
 
 /** Options of {@link httpLogger}. */
 export interface HttpLogOptions {
