@@ -35,21 +35,43 @@ function keyStart(text: string, at: number): number {
   return start;
 }
 
+/** A value to replace: `[start, end)` of the text. */
+type Span = readonly [start: number, end: number];
+
+/**
+ * Replaces with `[REDACTED]` the value that `locate` finds for each occurrence of `marker`, scanning left to right
+ * once: `locate` gets the marker's position and returns the value's span, or undefined to skip it.
+ */
+function replaceValues(text: string, marker: string, locate: (at: number) => Span | undefined): string {
+  let from = 0;
+  let out: string | undefined;
+  let copied = 0;
+  for (;;) {
+    const at = text.indexOf(marker, from);
+    if (at === -1) break;
+    from = at + marker.length;
+    const span = locate(at);
+    if (span === undefined) continue;
+    out = (out ?? '') + text.slice(copied, span[0]) + REDACTED;
+    copied = span[1];
+    from = Math.max(from, span[1]);
+  }
+  return out === undefined ? text : out + text.slice(copied);
+}
+
+function endsBareValue(code: number): boolean {
+  return isSpace(code) || code === 59 /* ; */ || code === 38 /* & */ || code === 44 /* , */;
+}
+
 /**
  * `key=value` pairs whose key is sensitive (`password=...`, `token=...`, `Pwd=...;` in connection strings,
  * `?token=...` in relative URLs and form bodies) get their value replaced. A value is quoted (`'...'`, `"..."`) or
  * runs to white space, `;`, `&` or `,`.
  */
 export function maskKeyValues(text: string, isSensitiveKey: (key: string) => boolean): string {
-  let from = 0;
-  let out: string | undefined;
-  let copied = 0;
-  for (;;) {
-    const eq = text.indexOf('=', from);
-    if (eq === -1) break;
-    from = eq + 1;
+  return replaceValues(text, '=', (eq) => {
     const start = keyStart(text, eq);
-    if (start === eq || eq + 1 >= text.length || !isSensitiveKey(text.slice(start, eq))) continue;
+    if (start === eq || eq + 1 >= text.length || !isSensitiveKey(text.slice(start, eq))) return undefined;
     const first = text.charCodeAt(eq + 1);
     let end: number;
     if (first === 39 /* ' */ || first === 34 /* " */) {
@@ -57,22 +79,16 @@ export function maskKeyValues(text: string, isSensitiveKey: (key: string) => boo
       end = close === -1 ? text.length : close + 1;
     } else {
       end = eq + 1;
-      for (; end < text.length; end++) {
-        const c = text.charCodeAt(end);
-        if (isSpace(c) || c === 59 /* ; */ || c === 38 /* & */ || c === 44 /* , */) break;
-      }
+      while (end < text.length && !endsBareValue(text.charCodeAt(end))) end++;
     }
-    if (end === eq + 1) continue;
+    if (end === eq + 1) return undefined;
     // `Authorization=Bearer <token>`: the credentials after the scheme belong to the value.
     if (end < text.length && (text.charCodeAt(end) === 32 || text.charCodeAt(end) === 9) && AUTH_SCHEME.test(text.slice(eq + 1, end))) {
       end++;
-      while (end < text.length && !isSpace(text.charCodeAt(end)) && text.charCodeAt(end) !== 59 && text.charCodeAt(end) !== 38 && text.charCodeAt(end) !== 44) end++;
+      while (end < text.length && !endsBareValue(text.charCodeAt(end))) end++;
     }
-    out = (out ?? '') + text.slice(copied, eq + 1) + REDACTED;
-    copied = end;
-    from = end;
-  }
-  return out === undefined ? text : out + text.slice(copied);
+    return [eq + 1, end];
+  });
 }
 
 /** Header names that carry credentials, recognised as `Name: value` anywhere in text. */
@@ -88,30 +104,20 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
  * `Invalid password: too short`) are left alone.
  */
 export function maskHeaderLines(text: string, isSensitiveKey: (key: string) => boolean): string {
-  let from = 0;
-  let out: string | undefined;
-  let copied = 0;
-  for (;;) {
-    const colon = text.indexOf(':', from);
-    if (colon === -1 || colon + 1 >= text.length) break;
-    from = colon + 1;
+  return replaceValues(text, ':', (colon) => {
     const next = text.charCodeAt(colon + 1);
-    if (next !== 32 && next !== 9) continue;
+    if (next !== 32 && next !== 9) return undefined;
     const start = keyStart(text, colon);
-    if (start === colon) continue;
+    if (start === colon) return undefined;
     const name = text.slice(start, colon);
     const headerLine = start >= 2 && text.charCodeAt(start - 1) === 10 && text.charCodeAt(start - 2) === 13;
-    if (!(colon - start <= 32 && CREDENTIAL_HEADERS.has(name.toLowerCase())) && !(headerLine && isSensitiveKey(name))) continue;
+    if (!(colon - start <= 32 && CREDENTIAL_HEADERS.has(name.toLowerCase())) && !(headerLine && isSensitiveKey(name))) return undefined;
     let valueStart = colon + 1;
     while (valueStart < text.length && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++;
     let end = valueStart;
     while (end < text.length && !isLineEnd(text.charCodeAt(end))) end++;
-    if (end === valueStart) continue;
-    out = (out ?? '') + text.slice(copied, valueStart) + REDACTED;
-    copied = end;
-    from = end;
-  }
-  return out === undefined ? text : out + text.slice(copied);
+    return end === valueStart ? undefined : [valueStart, end];
+  });
 }
 
 const SCHEME_CREDENTIALS = /\b(Bearer|Basic)([ \t]+)([A-Za-z0-9\-._~+/]*[A-Za-z0-9+/]=*)/gi;
@@ -133,28 +139,19 @@ export function maskSchemeCredentials(text: string): string {
  * the string value is replaced. Keys and values are JSON strings; escaped quotes are honoured.
  */
 export function maskJsonPairs(text: string, isSensitiveKey: (key: string) => boolean): string {
-  let from = 0;
-  let out: string | undefined;
-  let copied = 0;
-  for (;;) {
-    const colon = text.indexOf('":', from);
-    if (colon === -1) break;
-    from = colon + 2;
-    // The key: back to the opening quote, at most MAX_KEY_LENGTH characters.
+  return replaceValues(text, '":', (colon) => {
+    // The key: back to its opening quote, at most MAX_KEY_LENGTH characters.
     const open = text.lastIndexOf('"', colon - 1);
-    if (open === -1 || colon - open - 1 > MAX_KEY_LENGTH || colon - open - 1 === 0) continue;
-    if (!isSensitiveKey(text.slice(open + 1, colon))) continue;
+    if (open === -1 || colon - open - 1 > MAX_KEY_LENGTH || colon - open - 1 === 0) return undefined;
+    if (!isSensitiveKey(text.slice(open + 1, colon))) return undefined;
     let valueStart = colon + 2;
     while (valueStart < text.length && isSpace(text.charCodeAt(valueStart))) valueStart++;
-    if (text.charCodeAt(valueStart) !== 34) continue;
+    if (text.charCodeAt(valueStart) !== 34) return undefined;
     let end = valueStart + 1;
     while (end < text.length && text.charCodeAt(end) !== 34) end += text.charCodeAt(end) === 92 /* \ */ ? 2 : 1;
-    if (end >= text.length || end === valueStart + 1) continue;
-    out = (out ?? '') + text.slice(copied, valueStart + 1) + REDACTED;
-    copied = end;
-    from = end + 1;
-  }
-  return out === undefined ? text : out + text.slice(copied);
+    if (end >= text.length || end === valueStart + 1) return undefined;
+    return [valueStart + 1, end];
+  });
 }
 
 /** Every pass above, each run only when its marker character is in the text. */
