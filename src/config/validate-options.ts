@@ -26,7 +26,9 @@ export type OptionRule =
   | { readonly type: 'registry' }
   | { readonly type: 'healthChecks'; readonly maxItems: number }
   | { readonly type: 'enumArray'; readonly values: readonly string[] }
-  | { readonly type: 'functionArray'; readonly maxItems: number };
+  | { readonly type: 'functionArray'; readonly maxItems: number }
+  /** Checked by `check`, which throws a coded ObservabilityError naming `key` (nested options: rotation, channels). */
+  | { readonly type: 'custom'; readonly expected: string; readonly check: (key: string, value: unknown) => void };
 
 export type OptionSchema = Readonly<Record<string, OptionRule>>;
 
@@ -294,6 +296,9 @@ function checkRule(key: string, value: unknown, rule: OptionRule): void {
       }
       return;
     }
+    case 'custom':
+      rule.check(key, value);
+      return;
     case 'registry':
       if (!hasMethods(value, ['registerMetric', 'metrics'])) wrongType('a prom-client Registry');
       return;
