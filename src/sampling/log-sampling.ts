@@ -1,5 +1,5 @@
 import { envBoolean, envString, type EnvSource } from '../config/env';
-import { isPlainObject, suggestKey } from '../config/validate-options';
+import { isPlainObject, suggestKey, type OptionSchema } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
 
 /**
@@ -200,6 +200,18 @@ function checkOptions(option: unknown, env: EnvSource | undefined): LogSamplingO
     keepClientErrors: keep ?? (env && envBoolean(env, ENV_KEEP_CLIENT_ERRORS)) ?? LOG_SAMPLING_DEFAULTS.keepClientErrors,
   });
 }
+
+/**
+ * The `logSampling` entry of a component's option schema: checks the whole nested option at construction, so
+ * `validateOptions` refuses a bad rule with the same coded error, naming the path, as {@link resolveLogSampling}.
+ */
+export const LOG_SAMPLING_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  [LOG_SAMPLING_OPTION_SCHEMA_KEY]: {
+    type: 'custom',
+    expected: 'an object { routes, keepClientErrors? }',
+    check: (_key: string, value: unknown) => void checkOptions(value, undefined),
+  },
+});
 
 function envError(message: string): ObservabilityError {
   return new ObservabilityError('OBS_ERR_ENV_INVALID_VALUE', `${ENV_NAME} ${message}`, ENV_NAME);

@@ -1,6 +1,8 @@
+import { validateOptions } from '../../src/config/validate-options';
 import { ObservabilityError, type ObsErrorCode } from '../../src/errors/obs-error';
 import {
   buildLogSampler,
+  LOG_SAMPLING_OPTION_SCHEMA,
   LOG_SAMPLING_OPTION_SCHEMA_KEY,
   resolveLogSampling,
   type CompletionVerdictInput,
@@ -441,6 +443,17 @@ describe('buildLogSampler: rates over 10,000 requests', () => {
 describe('resolveLogSampling: options', () => {
   test('the option key is logSampling', () => {
     expect(LOG_SAMPLING_OPTION_SCHEMA_KEY).toBe('logSampling');
+  });
+
+  test('the schema entry checks the option inside a component schema', () => {
+    const schema = { other: { type: 'boolean' } as const, ...LOG_SAMPLING_OPTION_SCHEMA };
+    expect(Object.keys(LOG_SAMPLING_OPTION_SCHEMA)).toEqual(['logSampling']);
+    const ok = validateOptions<{ logSampling?: unknown }>('createObservability', { logSampling: { routes: { '/a': { firstPerSecond: 1 } } } }, schema);
+    expect(resolveLogSampling(ok.logSampling, NO_ENV)).toBeDefined();
+    expect(validateOptions('createObservability', { logSampling: undefined }, schema)).toEqual({});
+    const err = expectObsError(() => validateOptions('createObservability', { logSampling: { routes: { '/a': { thenOneIn: 0 } } } }, schema), 'OBS_ERR_OPTIONS_INVALID_VALUE');
+    expect(err.key).toBe('logSampling.routes["/a"].thenOneIn');
+    expectObsError(() => validateOptions('createObservability', { logSampling: { routes: { '/a': { firstPerSecnd: 1 } } } }, schema), 'OBS_ERR_OPTIONS_UNKNOWN_KEY');
   });
 
   test('off by default', () => {
