@@ -63,7 +63,9 @@ export interface LogSampler {
 /** Key of the sampling options in `createObservability` options. */
 export const LOG_SAMPLING_OPTION_SCHEMA_KEY = 'logSampling';
 
+/** Defaults of log sampling. */
 export const LOG_SAMPLING_DEFAULTS = Object.freeze({
+  /** 4xx lines are kept. */
   keepClientErrors: true,
   /** Routes the `'*'` rule keeps apart; later new routes share one budget. */
   maxWildcardRoutes: 1000,
