@@ -1,0 +1,2 @@
+export { installCrashLines, unhandledRejectionsMode } from './crash-lines';
+export type { CrashLineTarget, UnhandledRejectionsMode } from './crash-lines';
