@@ -51,6 +51,15 @@ const CRASH_MESSAGES = Object.freeze({
 });
 type Origin = keyof typeof CRASH_MESSAGES;
 
+/**
+ * Marks the library's own `unhandledRejection` listeners, so that an installation following the app's listeners does
+ * not take another installation's for one of them (and stay, keeping Node from ending the process). A registered
+ * symbol, so that two copies of the library in one process (CommonJS and ESM builds) agree.
+ */
+const CRASH_LINE_LISTENER = Symbol.for('express-observability.crashLineListener');
+const isLibraryListener = (listener: unknown): boolean =>
+  typeof listener === 'function' && (listener as unknown as Record<symbol, unknown>)[CRASH_LINE_LISTENER] === true;
+
 /** Installations per logger, so a logger installed twice still gets one line per event. */
 const installations = new WeakMap<Logger, { count: number; remove: () => void }>();
 
@@ -142,6 +151,7 @@ export function installCrashLines(target: CrashLineTarget): () => void {
   function onUnhandledRejection(reason: unknown): void {
     writeCrashLine(reason, 'unhandledRejection');
   }
+  Object.defineProperty(onUnhandledRejection, CRASH_LINE_LISTENER, { value: true });
 
   let attached = false;
   function attach(): void {
@@ -157,13 +167,13 @@ export function installCrashLines(target: CrashLineTarget): () => void {
     const listeners = process.listeners('unhandledRejection');
     const own = listeners.includes(onUnhandledRejection);
     attached = own;
-    const others = listeners.length - (own ? 1 : 0);
-    if (others > 0 && !own) attach();
-    else if (others === 0 && own) detach();
+    const apps = listeners.some((listener) => !isLibraryListener(listener));
+    if (apps && !own) attach();
+    else if (!apps && own) detach();
   }
   // 'newListener' comes before the listener is added, 'removeListener' after it is removed.
   function onNewListener(event: string | symbol, listener: unknown): void {
-    if (event === 'unhandledRejection' && listener !== onUnhandledRejection && !attached) attach();
+    if (event === 'unhandledRejection' && !attached && !isLibraryListener(listener)) attach();
   }
   function onRemoveListener(event: string | symbol): void {
     if (event === 'unhandledRejection') follow();

@@ -234,6 +234,18 @@ describe.each(NODES)('crash lines on %s', (_name, node, major) => {
     expect(fatalLines(r.lines)).toEqual([]);
   });
 
+  it('two instances, after the app added and removed an unhandledRejection listener: Node still ends the process', async () => {
+    const env = { CRASH_EVENT: 'await', CRASH_CONTEXT: '1', CRASH_APP: 'added-removed', CRASH_INSTANCES: '2' };
+    const [without, r] = await pair(node, env);
+    expect(without.status).toBe(1);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(without.stderr);
+    for (const lines of [r.lines, r.lines2]) {
+      expect(fatalLines(lines)).toHaveLength(1);
+      expect(fatalLines(lines)[0]).toMatchObject({ origin: 'unhandledRejection', reqId: 'req-crash-1' });
+    }
+  });
+
   it('two instances each write one fatal line to their own logger', async () => {
     const r = await run(node, { CRASH_EVENT: 'timer', CRASH_CONTEXT: '1', CRASH_LINES: '1', CRASH_INSTANCES: '2' });
     expect(r.status).toBe(1);
@@ -407,6 +419,29 @@ describe('installCrashLines in this process', () => {
       expect(logs.lines).toHaveLength(2);
     } finally {
       uninstall();
+    }
+    expect(process.listenerCount('unhandledRejection')).toBe(baseline);
+  });
+
+  it("two installations follow the app's unhandledRejection listeners, not each other's", () => {
+    const { installCrashLines } = load();
+    const logsA = new LogCapture();
+    const logsB = new LogCapture();
+    const baseline = process.listenerCount('unhandledRejection');
+    const uninstallA = installCrashLines({ logger: createLogger({ logDestination: logsA, env: {} }), flushSync: () => undefined });
+    const uninstallB = installCrashLines({ logger: createLogger({ logDestination: logsB, env: {} }), flushSync: () => undefined });
+    try {
+      const appListener = () => undefined;
+      process.on('unhandledRejection', appListener);
+      expect(process.listenerCount('unhandledRejection')).toBe(baseline + 3);
+      process.emit('unhandledRejection', new Error('one'), Promise.resolve());
+      expect([logsA.lines.length, logsB.lines.length]).toEqual([1, 1]);
+      process.removeListener('unhandledRejection', appListener);
+      // Left behind, the library's listeners would stop Node from ending the process on the next rejection.
+      expect(process.listenerCount('unhandledRejection')).toBe(baseline);
+    } finally {
+      uninstallA();
+      uninstallB();
     }
     expect(process.listenerCount('unhandledRejection')).toBe(baseline);
   });
