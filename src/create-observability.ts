@@ -1,51 +1,28 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from './config/validate-options';
+import { httpCapability } from './capabilities/http';
+import { healthCapability } from './capabilities/health';
+import { metricsEndpointCapability } from './capabilities/metrics-endpoint';
+import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
-import { buildRequestContext, runWithContext } from './context/request-context';
-import { buildLogger, drainLogger, flushLogger, LOGGER_OPTION_SCHEMA, resolveLoggerOptions, type LoggerOptions } from './logging/create-logger';
-import {
-  buildHttpLogWriter,
-  HTTP_LOG_OPTION_SCHEMA,
-  resolveHttpLogOptions,
-  type HttpLogOptions,
-} from './middleware/http-logger';
-import { createRedactor } from './logging/redact';
-import { buildHttpMetrics } from './metrics/http-metrics';
-import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from './metrics/metrics-options';
-import { buildPercentileStore, type PercentileStore } from './metrics/percentile-store';
-import { describeCompletion, type CompletedRequest } from './middleware/completion';
-import {
-  buildErrorHandler,
-  ERROR_HANDLER_OPTION_SCHEMA,
-  resolveErrorHandlerOptions,
-  type ErrorHandlerOptions,
-  type ErrorMiddleware,
-} from './middleware/error-handler';
-import {
-  buildAssignRequestId,
-  REQUEST_ID_OPTION_SCHEMA,
-  resolveRequestIdOptions,
-  type RequestIdOptions,
-} from './middleware/request-id';
-import {
-  buildSlowRequestMonitor,
-  resolveSlowRequestOptions,
-  SLOW_REQUEST_OPTION_SCHEMA,
-  type SlowRequestOptions,
-  slowLineFields,
-} from './middleware/slow-requests';
+import type { Capability } from './kernel/capability';
+import { createHooks, runAll } from './kernel/hooks';
+import { buildKernel, resolveKernelOptions } from './kernel/kernel';
+import { CHANNELS_OPTION_RULE, type ChannelsOption } from './logging/channels-option';
+import { LOGGER_OPTION_SCHEMA, type LoggerOptions } from './logging/create-logger';
+import { checkName, type LogLevel, type LogLevelsSnapshot } from './logging/log-levels';
+import type { ErrorHandlerOptions, ErrorMiddleware } from './middleware/error-handler';
+import type { HttpLogOptions } from './middleware/http-logger';
+import type { RequestIdOptions } from './middleware/request-id';
+import type { SlowRequestOptions } from './middleware/slow-requests';
 import type { NextFunction } from './middleware/types';
-import { buildShutdownController, type ShutdownHook } from './health/graceful-shutdown';
-import { buildHealthRegistry, type HealthCheckFn, type HealthCheckOptions, type HealthRegistry } from './health/health-checks';
-import { HEALTH_OPTION_SCHEMA, resolveHealthOptions, type HealthOptions } from './health/health-options';
+import type { ShutdownHook } from './health/graceful-shutdown';
+import type { HealthRegistry } from './health/health-checks';
+import type { HealthOptions } from './health/health-options';
+import type { MetricsOptions } from './metrics/metrics-options';
+import type { PercentileStore } from './metrics/percentile-store';
 import { createMonitoringRouter, type MonitoringRouter } from './router/create-router';
-import { buildHealthEndpoints } from './router/health-endpoints';
-import { buildMetricsHandler } from './router/metrics-endpoint';
-import { stateOf } from './middleware/request-state';
-import { observeRequest } from './middleware/observe-request';
 
 /**
  * Options of {@link createObservability}. Every key is optional. Precedence: explicit option, then environment
@@ -58,7 +35,15 @@ export interface ObservabilityOptions
     ErrorHandlerOptions,
     SlowRequestOptions,
     MetricsOptions,
-    HealthOptions {}
+    HealthOptions {
+  /**
+   * Log channels by name: `{ security: { file: 'logs/security.log' }, audit: { file: 'logs/audit.log', level:
+   * 'info' } }`. A channel with a file writes there (rotated like `logFile` unless it has `rotation` of its own);
+   * one without writes to the main destination. Env `LOG_CHANNEL_FILES` (`security=logs/security.log,...`) when
+   * the option is not given. Default: none (every `obs.channel(name)` writes to the main destination).
+   */
+  readonly channels?: ChannelsOption;
+}
 
 /** What {@link createObservability} returns. */
 export interface Observability {
@@ -93,24 +78,69 @@ export interface Observability {
   onShutdown(hook: ShutdownHook): void;
   /** Runs the shutdown sequence without exiting; resolves when it is complete. Later calls return the same promise. */
   shutdown(): Promise<void>;
+  /**
+   * The logger of a channel: its lines carry `channel: name` and go to the channel's file when `channels` gives it
+   * one (else to the main destination); lines at error or above also go to `errorLogFile`. Loggers of configured
+   * channels are made once; `obs.channel('security') === obs.channel('security')`.
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` for a name that is not 1 to 64 letters, digits or `_.:/-`.
+   */
+  channel(name: string): Logger;
+  /**
+   * A module logger, `obs.logger.child({ module: name })`: it follows `logLevels` and `logModulesEnabled`, and
+   * run-time changes of its module's level.
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` for an invalid module name.
+   */
+  module(name: string): Logger;
+  /**
+   * Changes a level at run time, for every logger already made and every one made later: the default level
+   * (without `module`) or one module's level (`setLogLevel('debug', 'db')`).
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` for an unknown level or an invalid module name.
+   */
+  setLogLevel(level: LogLevel, module?: string): void;
+  /** Returns one module's level (or, without `module`, every level) to what the options and environment configured. */
+  resetLogLevel(module?: string): void;
+  /** The levels in force now. */
+  logLevels(): LogLevelsSnapshot;
+  /** Reopens every log file at its path, as SIGHUP does (after an external logrotate renamed them). */
+  reopenLogFiles(): void;
   /** Writes buffered log lines out synchronously. Call before the process exits. */
   flush(): void;
   /** Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor). */
   close(): void;
 }
 
-export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze({
+/**
+ * The capabilities of an instance, in the order their hooks run. Each is built only when its `resolve` returns
+ * options (a capability switched off is not built and adds nothing to the request path).
+ */
+const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability];
+
+const KERNEL_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...LOGGER_OPTION_SCHEMA,
-  ...REQUEST_ID_OPTION_SCHEMA,
-  ...HTTP_LOG_OPTION_SCHEMA,
-  ...ERROR_HANDLER_OPTION_SCHEMA,
-  ...SLOW_REQUEST_OPTION_SCHEMA,
-  ...METRICS_OPTION_SCHEMA,
-  ...HEALTH_OPTION_SCHEMA,
+  channels: CHANNELS_OPTION_RULE,
 });
 
+export const OBSERVABILITY_OPTION_SCHEMA: OptionSchema = Object.freeze(
+  Object.assign({}, KERNEL_OPTION_SCHEMA, ...CAPABILITIES.map((c) => c.schema)),
+);
 
-const EVENT_LOOP_RESOLUTION_MS = 10;
+/** Two capabilities serving one path could never both answer: refused before anything is opened. */
+function assertDistinctRoutes(resolved: readonly unknown[]): void {
+  const owners = new Map<string, string>();
+  CAPABILITIES.forEach((capability, i) => {
+    if (resolved[i] === undefined || capability.routePaths === undefined) return;
+    for (const path of capability.routePaths(resolved[i])) {
+      const owner = owners.get(path);
+      if (owner === 'health' && capability.name === 'metricsEndpoint') {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', 'metricsPath must differ from the health paths', 'metricsPath');
+      }
+      if (owner !== undefined) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', `${capability.name} and ${owner} would both serve ${JSON.stringify(path)}`, capability.name);
+      }
+      owners.set(path, capability.name);
+    }
+  });
+}
 
 /**
  * Builds everything an Express app needs to be observable. Each call owns its logger, registry, store and timers,
@@ -134,176 +164,49 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const validated = validateOptions<ObservabilityOptions>('createObservability', options, OBSERVABILITY_OPTION_SCHEMA);
   const env = validated.env ?? process.env;
   // Every option and variable is resolved (and may throw) before anything is opened or started.
-  const loggerOptions = resolveLoggerOptions(validated);
-  const requestIdOptions = resolveRequestIdOptions(validated);
-  const httpLogOptions = resolveHttpLogOptions(validated);
-  const errorHandlerOptions = resolveErrorHandlerOptions(validated, env);
-  const metricsOptions = resolveMetricsOptions(validated, env);
-  const slowOptions = resolveSlowRequestOptions(validated, env);
-  const healthOptions = resolveHealthOptions(validated, env);
-  const paths = [healthOptions.paths.health, healthOptions.paths.live, healthOptions.paths.ready];
-  if (paths.includes(metricsOptions.metricsPath)) {
-    throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', 'metricsPath must differ from the health paths', 'metricsPath');
+  const kernelOptions = resolveKernelOptions(validated, env);
+  const resolved = CAPABILITIES.map((capability) => capability.resolve(validated as Record<string, unknown>, env));
+  assertDistinctRoutes(resolved);
+
+  const kernel = buildKernel(kernelOptions);
+  const hooks = createHooks();
+  hooks.close.push(() => kernel.store.close());
+  const members: Record<string, unknown> = {};
+  try {
+    CAPABILITIES.forEach((capability, i) => {
+      if (resolved[i] !== undefined) Object.assign(members, capability.build(resolved[i], kernel, hooks));
+    });
+  } catch (err) {
+    runAll(hooks.close, () => undefined);
+    void kernel.logs.close();
+    throw err;
   }
-
-  const redactor = createRedactor(loggerOptions.redactKeys);
-  const logger = buildLogger(loggerOptions, redactor);
-  const assignRequestId = buildAssignRequestId(requestIdOptions);
-  const writer = buildHttpLogWriter(logger, httpLogOptions, redactor, requestIdOptions.requestIdHeader);
-  const errorHandler = buildErrorHandler(errorHandlerOptions, logger, redactor);
-  const store = buildPercentileStore(metricsOptions.store);
-  const metrics = buildHttpMetrics(metricsOptions, store, logger);
-  const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-  eventLoop.enable();
-  const health = buildHealthRegistry(healthOptions.health, redactor);
-  for (const [name, def] of Object.entries(validated.healthChecks ?? {})) {
-    if (typeof def === 'function') health.register(name, def as HealthCheckFn);
-    else health.register(name, def.check, { critical: def.critical, timeoutMs: def.timeoutMs } as HealthCheckOptions);
-  }
-  function closeTimers(): void {
-    store.close();
-    slow.close();
-    eventLoop.disable();
-  }
-  const shutdown = buildShutdownController(healthOptions.shutdown, {
-    logger,
-    flush: () => drainLogger(logger),
-    closeInstance: () => closeTimers(),
-    onClosing() {
-      for (const req of slow.inFlight()) {
-        const res = (req as IncomingMessage & { res?: ServerResponse }).res;
-        if (res !== undefined && !res.headersSent) res.setHeader('connection', 'close');
-      }
-    },
-    onForcedClose() {
-      for (const req of slow.inFlight()) stateOf(req).cutAtShutdown = true;
-    },
-  });
-  for (const hook of validated.shutdownHooks ?? []) shutdown.onShutdown(hook);
-
-  /** Identity of this instance, to recognise requests it already observes. */
-  const instance = {};
-  const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
-  const slow = buildSlowRequestMonitor(slowOptions, {
-    stillRunning(req, elapsedMs, thresholdMs, route) {
-      metrics.countSlow(req.method, route);
-      slowLogger.warn(
-        {
-          ...slowLineFields(req, route, redactor),
-          elapsedMs: Math.round(elapsedMs),
-          slowThresholdMs: thresholdMs,
-        },
-        'request still running',
-      );
-    },
-  });
-
-  function onResponseClose(this: ServerResponse): void {
-    const state = stateOf(this.req);
-    if (!state.inFlight) return; // a monitoring route, already left out
-    state.inFlight = false;
-    try {
-      complete(describeCompletion(this, performance.now()));
-    } catch (err) {
-      // Runs in an event listener: a throw here would crash the process. Report it instead.
-      logger.error({ err }, 'request observation failed');
-    }
-  }
-
-  function complete(done: CompletedRequest): void {
-    const req = done.req;
-    metrics.requestEnded();
-    const verdict = slow.finish(req, done.route, done.durationMs);
-    if (verdict.slow) {
-      done.slow = verdict;
-      if (!verdict.reportedInFlight) metrics.countSlow(req.method, done.route);
-    }
-    metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
-    if (done.state.logged) writer.write(done);
-    else if (verdict.slow && !verdict.reportedInFlight) {
-      slowLogger.warn(
-        {
-          ...slowLineFields(req, done.route, redactor),
-          responseTime: Math.round(done.durationMs * 1000) / 1000,
-          slowThresholdMs: verdict.thresholdMs,
-        },
-        'slow request',
-      );
-    }
-  }
-
-  function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
-    if (typeof next !== 'function') throw middlewareCalledAsFactory('obs.middleware', req);
-    const state = stateOf(req);
-    // Mounted twice on one request path (an app and a sub-app): observe once.
-    if (state.observedBy === instance) {
-      next();
-      return;
-    }
-    state.observedBy = instance;
-    const start = performance.now();
-    const id = assignRequestId(req, res);
-    const context = buildRequestContext(req, id, start);
-    state.context = context;
-    req.log = logger;
-    observeRequest(req, start);
-    state.logged = writer.logs(req.url);
-    state.inFlight = true;
-    shutdown.responseStarting(res);
-    metrics.requestStarted();
-    slow.watch(req);
-    // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
-    res.on('close', onResponseClose);
-    runWithContext(context, next);
-  }
-
-  function markMonitoring(req: IncomingMessage): void {
-    if (metricsOptions.observeMonitoringRoutes) return;
-    const state = stateOf(req);
-    state.monitoring = true;
-    if (state.inFlight) {
-      state.inFlight = false;
-      metrics.requestEnded();
-      slow.forget(req);
-    }
-  }
-
-  const metricsEndpoint = buildMetricsHandler({
-    metrics,
-    store,
-    token: metricsOptions.metricsToken,
-    logger,
-    serviceName: loggerOptions.serviceName,
-    windowMs: metricsOptions.store.windowMs,
-    eventLoop,
-    eventLoopResolutionMs: EVENT_LOOP_RESOLUTION_MS,
-  });
-
-  const healthEndpoints = buildHealthEndpoints({
-    registry: health,
-    shutdown,
-    serviceName: loggerOptions.serviceName,
-    serviceVersion: healthOptions.serviceVersion,
-  });
-  const routes = {
-    [healthOptions.paths.health]: healthEndpoints.health,
-    [healthOptions.paths.live]: healthEndpoints.live,
-    [healthOptions.paths.ready]: healthEndpoints.ready,
-    [metricsOptions.metricsPath]: metricsEndpoint,
-  };
-
+  const monitoring = hooks.monitoringRequest;
+  const { logs } = kernel;
   return Object.freeze({
-    middleware: observabilityMiddleware,
-    router: createMonitoringRouter({ routes, markMonitoring }),
-    errorHandler,
-    logger,
-    registry: metrics.registry,
-    metrics: store,
-    health,
-    attach: (server: Server) => shutdown.attach(server),
-    onShutdown: (hook: ShutdownHook) => shutdown.onShutdown(hook),
-    shutdown: () => shutdown.shutdown(),
-    flush: () => flushLogger(logger),
-    close: closeTimers,
-  });
+    ...members,
+    router: createMonitoringRouter({
+      routes: hooks.routes,
+      markMonitoring: (req) => {
+        for (let i = 0; i < monitoring.length; i++) monitoring[i]!(req);
+      },
+    }),
+    logger: kernel.logger,
+    registry: kernel.registry,
+    metrics: kernel.store,
+    channel: (name: string) => logs.channel(name),
+    module: (name: string) => moduleLogger(kernel.logger, name),
+    setLogLevel: (level: LogLevel, module?: string) => logs.levels.set(level, module),
+    resetLogLevel: (module?: string) => logs.levels.reset(module),
+    logLevels: () => logs.levels.snapshot(),
+    reopenLogFiles: () => logs.reopen(),
+    flush: () => logs.flushSync(),
+    close: () => runAll(hooks.close, (err) => kernel.logger.error({ err }, 'close step failed')),
+  }) as unknown as Observability;
+}
+
+/** `logger.child({ module: name })`, with the name checked. */
+function moduleLogger(logger: Logger, name: string): Logger {
+  checkName(name, 'module');
+  return logger.child({ module: name });
 }

@@ -4,7 +4,8 @@ import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { outsideContext } from '../context/request-context';
 import { serializeError } from '../logging/serialize-error';
-import { HTTP_SERIES, type HttpMetrics } from '../metrics/http-metrics';
+import type { Registry } from 'prom-client';
+import { HTTP_SERIES } from '../metrics/http-metrics';
 import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics, prometheusText } from '../metrics/openmetrics';
 import type { Labels, PercentileStore, SeriesStats } from '../metrics/percentile-store';
 import { sendJson } from './send-json';
@@ -47,7 +48,7 @@ export interface MetricsSnapshot {
 }
 
 export interface MetricsEndpointDeps {
-  readonly metrics: HttpMetrics;
+  readonly registry: Registry;
   readonly store: PercentileStore;
   readonly token: string | undefined;
   readonly logger: Logger;
@@ -146,7 +147,7 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
   function sharedText(contentType: string, open: boolean): Promise<Buffer> {
     let build = builds.get(contentType);
     if (build !== undefined) return build;
-    const registry = deps.metrics.registry;
+    const registry = deps.registry;
     build = new Promise<Buffer>((resolve, reject) => {
       // Built on the next turn of the event loop, so that every scrape read in this one joins it.
       outsideContext(() =>
@@ -196,7 +197,7 @@ export function buildMetricsHandler(deps: MetricsEndpointDeps) {
       return;
     }
     const open = prefersOpenMetrics(req.headers.accept);
-    const contentType = open ? OPENMETRICS_CONTENT_TYPE : deps.metrics.registry.contentType;
+    const contentType = open ? OPENMETRICS_CONTENT_TYPE : deps.registry.contentType;
     let body: Buffer;
     try {
       body = await sharedText(contentType, open);

@@ -1,0 +1,165 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EnvSource } from '../config/env';
+import { middlewareCalledAsFactory } from '../config/validate-options';
+import { buildRequestContext, runWithContext } from '../context/request-context';
+import { defineCapability } from '../kernel/capability';
+import { buildHttpMetrics } from '../metrics/http-metrics';
+import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from '../metrics/metrics-options';
+import { describeCompletion, type CompletedRequest } from '../middleware/completion';
+import {
+  buildErrorHandler,
+  ERROR_HANDLER_OPTION_SCHEMA,
+  resolveErrorHandlerOptions,
+  type ErrorHandlerOptions,
+} from '../middleware/error-handler';
+import { buildHttpLogWriter, HTTP_LOG_OPTION_SCHEMA, resolveHttpLogOptions, type HttpLogOptions } from '../middleware/http-logger';
+import { observeRequest } from '../middleware/observe-request';
+import { buildAssignRequestId, REQUEST_ID_OPTION_SCHEMA, resolveRequestIdOptions, type RequestIdOptions } from '../middleware/request-id';
+import { stateOf } from '../middleware/request-state';
+import {
+  buildSlowRequestMonitor,
+  resolveSlowRequestOptions,
+  slowLineFields,
+  SLOW_REQUEST_OPTION_SCHEMA,
+  type SlowRequestOptions,
+} from '../middleware/slow-requests';
+import type { NextFunction } from '../middleware/types';
+
+type HttpOptions = RequestIdOptions & HttpLogOptions & ErrorHandlerOptions & SlowRequestOptions & MetricsOptions;
+
+function resolveHttp(options: HttpOptions, env: EnvSource) {
+  return {
+    requestId: resolveRequestIdOptions(options),
+    httpLog: resolveHttpLogOptions(options),
+    errorHandler: resolveErrorHandlerOptions(options, env),
+    metrics: resolveMetricsOptions(options, env),
+    slow: resolveSlowRequestOptions(options, env),
+  };
+}
+
+/**
+ * The request path: request id and context, the completion line, HTTP metrics, slow and hung requests, and the
+ * error handler. Everything about one request is described once when its response closes (`CompletedRequest`)
+ * and handed to each part in turn, then to the `requestComplete` hooks of other capabilities.
+ */
+export const httpCapability = defineCapability({
+  name: 'http',
+  schema: {
+    ...REQUEST_ID_OPTION_SCHEMA,
+    ...HTTP_LOG_OPTION_SCHEMA,
+    ...ERROR_HANDLER_OPTION_SCHEMA,
+    ...SLOW_REQUEST_OPTION_SCHEMA,
+    ...METRICS_OPTION_SCHEMA,
+  },
+  resolve: (options, env) => resolveHttp(options as HttpOptions, env),
+  build(resolved, kernel, hooks) {
+    const { logger, redactor, store } = kernel;
+    const assignRequestId = buildAssignRequestId(resolved.requestId);
+    const writer = buildHttpLogWriter(logger, resolved.httpLog, redactor, resolved.requestId.requestIdHeader);
+    const errorHandler = buildErrorHandler(resolved.errorHandler, logger, redactor);
+    const metrics = buildHttpMetrics({ ...resolved.metrics, registry: kernel.registry }, store, logger);
+    const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
+    const slow = buildSlowRequestMonitor(resolved.slow, {
+      stillRunning(req, elapsedMs, thresholdMs, route) {
+        metrics.countSlow(req.method, route);
+        slowLogger.warn(
+          { ...slowLineFields(req, route, redactor), elapsedMs: Math.round(elapsedMs), slowThresholdMs: thresholdMs },
+          'request still running',
+        );
+      },
+    });
+    const completeHooks = hooks.requestComplete;
+    /** Identity of this instance, to recognise requests it already observes. */
+    const instance = {};
+    /** From the first shutdown signal on, every response asks its client to close. */
+    let closing = false;
+
+    function complete(done: CompletedRequest): void {
+      const req = done.req;
+      metrics.requestEnded();
+      const verdict = slow.finish(req, done.route, done.durationMs);
+      if (verdict.slow) {
+        done.slow = verdict;
+        if (!verdict.reportedInFlight) metrics.countSlow(req.method, done.route);
+      }
+      metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
+      if (done.state.logged) writer.write(done);
+      else if (verdict.slow && !verdict.reportedInFlight) {
+        slowLogger.warn(
+          {
+            ...slowLineFields(req, done.route, redactor),
+            responseTime: Math.round(done.durationMs * 1000) / 1000,
+            slowThresholdMs: verdict.thresholdMs,
+          },
+          'slow request',
+        );
+      }
+      for (let i = 0; i < completeHooks.length; i++) completeHooks[i]!(done);
+    }
+
+    function onResponseClose(this: ServerResponse): void {
+      const state = stateOf(this.req);
+      if (!state.inFlight) return; // a monitoring route, already left out
+      state.inFlight = false;
+      try {
+        complete(describeCompletion(this, performance.now()));
+      } catch (err) {
+        // Runs in an event listener: a throw here would crash the process. Report it instead.
+        logger.error({ err }, 'request observation failed');
+      }
+    }
+
+    function observabilityMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+      if (typeof next !== 'function') throw middlewareCalledAsFactory('obs.middleware', req);
+      const state = stateOf(req);
+      // Mounted twice on one request path (an app and a sub-app): observe once.
+      if (state.observedBy === instance) {
+        next();
+        return;
+      }
+      state.observedBy = instance;
+      const start = performance.now();
+      const id = assignRequestId(req, res);
+      const context = buildRequestContext(req, id, start);
+      state.context = context;
+      req.log = logger;
+      observeRequest(req, start);
+      state.logged = writer.logs(req.url);
+      state.inFlight = true;
+      if (closing && !res.headersSent) res.setHeader('connection', 'close');
+      metrics.requestStarted();
+      slow.watch(req);
+      // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
+      res.on('close', onResponseClose);
+      runWithContext(context, next);
+    }
+
+    const observeMonitoringRoutes = resolved.metrics.observeMonitoringRoutes;
+    hooks.monitoringRequest.push((req) => {
+      if (observeMonitoringRoutes) return;
+      const state = stateOf(req);
+      state.monitoring = true;
+      if (state.inFlight) {
+        state.inFlight = false;
+        metrics.requestEnded();
+        slow.forget(req);
+      }
+    });
+    hooks.shutdownStarting.push(() => {
+      closing = true;
+      for (const req of slow.inFlight()) {
+        const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+        if (res !== undefined && !res.headersSent) res.setHeader('connection', 'close');
+      }
+    });
+    hooks.shutdownForced.push(() => {
+      for (const req of slow.inFlight()) stateOf(req).cutAtShutdown = true;
+    });
+    hooks.close.push(() => slow.close());
+
+    return {
+      middleware: observabilityMiddleware,
+      errorHandler,
+    };
+  },
+});

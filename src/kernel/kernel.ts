@@ -1,0 +1,89 @@
+import { Counter, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { EnvSource } from '../config/env';
+import { ObservabilityError } from '../errors/obs-error';
+import type { DropReason } from '../log-files';
+import { buildLogger, resolveLoggerOptions, type LoggerOptions, type ResolvedLoggerOptions } from '../logging/create-logger';
+import type { LogOutputs } from '../logging/log-outputs';
+import { createRedactor, type Redactor } from '../logging/redact';
+import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from '../metrics/metrics-options';
+import { buildPercentileStore, type PercentileStore } from '../metrics/percentile-store';
+import { resolveChannels, type ChannelsOption } from '../logging/channels-option';
+
+/** What every capability of an instance is built from: built once, before any capability. */
+export interface Kernel {
+  readonly env: EnvSource;
+  readonly serviceName: string;
+  /** The main logger. */
+  readonly logger: Logger;
+  /** Loggers, channels, levels and files of the instance. */
+  readonly logs: LogOutputs;
+  readonly redactor: Redactor;
+  /** The instance's prom-client registry. */
+  readonly registry: Registry;
+  /** The instance's percentile store. */
+  readonly store: PercentileStore;
+}
+
+/** The kernel's options, resolved before anything is opened. */
+export interface ResolvedKernelOptions {
+  readonly env: EnvSource;
+  readonly logger: ResolvedLoggerOptions;
+  readonly metrics: ResolvedMetricsOptions;
+  readonly reopenOnSighup: boolean;
+}
+
+/** @throws {ObservabilityError} on invalid logger, channel or metrics options and variables. */
+export function resolveKernelOptions(
+  options: LoggerOptions & MetricsOptions & { readonly channels?: ChannelsOption; readonly shutdownSignals?: readonly string[] },
+  env: EnvSource,
+): ResolvedKernelOptions {
+  const logger = resolveLoggerOptions({ ...options, env }, (rotation, mode) => resolveChannels(options.channels, rotation, mode, env));
+  return Object.freeze({
+    env,
+    logger,
+    metrics: resolveMetricsOptions(options, env),
+    // SIGHUP configured as a shutdown signal stops the process instead.
+    reopenOnSighup: !(options.shutdownSignals ?? []).includes('SIGHUP'),
+  });
+}
+
+/** Labels of `log_lines_dropped_total`. */
+type DropLabels = 'destination' | 'reason';
+
+/**
+ * Opens the log destinations and builds the shared pieces.
+ * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_PRETTY_UNAVAILABLE`, `OBS_ERR_METRIC_CONFLICT`.
+ */
+export function buildKernel(resolved: ResolvedKernelOptions): Kernel {
+  const registry = resolved.metrics.registry ?? new Registry();
+  let dropped: Counter<DropLabels>;
+  try {
+    dropped = new Counter({
+      name: 'log_lines_dropped_total',
+      help: 'Log lines a destination could not take (full disk, lost permissions, a backlog past its bound), by destination and reason.',
+      labelNames: ['destination', 'reason'],
+      registers: [registry],
+    });
+  } catch (err) {
+    throw new ObservabilityError(
+      'OBS_ERR_METRIC_CONFLICT',
+      `cannot register log_lines_dropped_total: ${String((err as Error).message).replace(/\.$/, '')}. Each createObservability() needs a registry of its own (the default)`,
+      'registry',
+    );
+  }
+  const redactor = createRedactor(resolved.logger.redactKeys);
+  const logs = buildLogger(resolved.logger, redactor, {
+    reopenOnSighup: resolved.reopenOnSighup,
+    onDrop: (destination: string, reason: DropReason, lines: number) => dropped.inc({ destination, reason }, lines),
+  });
+  return Object.freeze({
+    env: resolved.env,
+    serviceName: resolved.logger.serviceName,
+    logger: logs.logger,
+    logs,
+    redactor,
+    registry,
+    store: buildPercentileStore(resolved.metrics.store),
+  });
+}

@@ -1,0 +1,105 @@
+import { envString, type EnvSource } from '../config/env';
+import type { OptionRule } from '../config/validate-options';
+import { ObservabilityError } from '../errors/obs-error';
+import { resolveRotation, type LogRotationOptions, type RotationOptions } from '../log-files';
+import { isPlainObjectAnyRealm } from '../util/plain-object';
+import { LOG_LEVELS, LOG_NAME_PATTERN, type LogLevel } from './log-levels';
+import type { ChannelTarget } from './log-outputs';
+import { resolve as resolvePath } from 'node:path';
+
+/** One channel's configuration: where its lines go and from which level. */
+export interface ChannelOptions {
+  /** The channel's own file (rotated like `logFile` unless `rotation` says otherwise). Default: the main destination. */
+  readonly file?: string;
+  /** Overrides of the main rotation options for this file, or `false` for none. Default: the main ones. */
+  readonly rotation?: LogRotationOptions | false;
+  /** Lowest level the channel writes. Default: the default level (`logLevel`). */
+  readonly level?: LogLevel;
+}
+
+/** Channels by name, e.g. `{ security: { file: 'logs/security.log' }, audit: { file: 'logs/audit.log', level: 'info' } }`. */
+export type ChannelsOption = Readonly<Record<string, ChannelOptions>>;
+
+const CHANNEL_KEYS = ['file', 'rotation', 'level'];
+const MAX_CHANNELS = 64;
+
+function invalid(key: string, message: string): never {
+  throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" ${message}`, 'channels');
+}
+
+/** Validates the `channels` option (shape only; rotation values through `resolveRotation`). */
+export const CHANNELS_OPTION_RULE: OptionRule = {
+  type: 'custom',
+  expected: 'an object of channel name to { file, rotation, level }',
+  check(key, value) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObjectAnyRealm(value)) {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}" must be an object of channel name to { file, rotation, level }`, key);
+    }
+    const entries = Object.entries(value as object);
+    if (entries.length > MAX_CHANNELS) invalid(key, `may name at most ${MAX_CHANNELS} channels`);
+    for (const [name, channel] of entries) {
+      const at = `${key}.${name}`;
+      if (!LOG_NAME_PATTERN.test(name)) invalid(key, `has an invalid channel name ${JSON.stringify(name.slice(0, 60))}`);
+      if (channel === null || typeof channel !== 'object' || Array.isArray(channel) || !isPlainObjectAnyRealm(channel)) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${at}" must be an object { file, rotation, level }`, key);
+      }
+      for (const k of Object.keys(channel as object)) {
+        if (!CHANNEL_KEYS.includes(k)) {
+          throw new ObservabilityError('OBS_ERR_OPTIONS_UNKNOWN_KEY', `option "${at}" has no key "${k}". Known keys: ${CHANNEL_KEYS.join(', ')}`, key);
+        }
+      }
+      const { file, rotation, level } = channel as ChannelOptions;
+      if (file !== undefined && (typeof file !== 'string' || file.trim() === '')) invalid(`${at}.file`, 'must be a non-empty file path');
+      if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) invalid(`${at}.level`, `must be one of ${LOG_LEVELS.join(', ')}`);
+      if (rotation !== undefined) resolveRotation(rotation, {}, undefined, `${at}.rotation`);
+    }
+  },
+};
+
+/**
+ * `LOG_CHANNEL_FILES=security=logs/security.log,business=logs/business.log`: channel files from the environment,
+ * used when the `channels` option is not given.
+ * @throws {ObservabilityError} `OBS_ERR_ENV_INVALID_VALUE`.
+ */
+function channelFilesFromEnv(env: EnvSource): ChannelsOption | undefined {
+  const text = envString(env, 'LOG_CHANNEL_FILES');
+  if (text === undefined) return undefined;
+  const channels: Record<string, ChannelOptions> = {};
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const name = eq === -1 ? '' : item.slice(0, eq).trim();
+    const file = eq === -1 ? '' : item.slice(eq + 1).trim();
+    if (!LOG_NAME_PATTERN.test(name) || file === '') {
+      throw new ObservabilityError(
+        'OBS_ERR_ENV_INVALID_VALUE',
+        `LOG_CHANNEL_FILES must be a comma-separated list of channel=file, got ${JSON.stringify(item.slice(0, 60))}`,
+        'LOG_CHANNEL_FILES',
+      );
+    }
+    channels[name] = { file };
+  }
+  return channels;
+}
+
+/** The channel targets: each channel's file with its rotation (the main one, or its override) and level. */
+export function resolveChannels(
+  option: ChannelsOption | undefined,
+  rotation: RotationOptions | false,
+  mode: number,
+  env: EnvSource = {},
+): ReadonlyMap<string, ChannelTarget> {
+  const channels = new Map<string, ChannelTarget>();
+  for (const [name, channel] of Object.entries(option ?? channelFilesFromEnv(env) ?? {})) {
+    const ownRotation = channel.rotation === undefined ? rotation : resolveRotation(channel.rotation, {}, rotation === false ? undefined : rotation, `channels.${name}.rotation`);
+    channels.set(
+      name,
+      Object.freeze({
+        file: channel.file === undefined ? undefined : Object.freeze({ path: resolvePath(channel.file), rotation: ownRotation, mode }),
+        level: channel.level,
+      }),
+    );
+  }
+  return channels;
+}
