@@ -183,6 +183,9 @@ function defaultWarn(message: string): void {
  *   written: writes go to explicit positions and the file is truncated back to the start of a failed batch.
  * - **Nothing is lost at exit**: `flushSync` runs on process `exit` for every open sink, and rewrites a batch still
  *   in flight at its own position, so no line is lost or written twice and the order is kept.
+ * - **One process per file**: because writes go to explicit positions (not `O_APPEND`), two processes writing the
+ *   same file (cluster workers) would overwrite each other's lines; the sink warns when it sees the file grow
+ *   behind its back. Give each process its own file (for example with the process id or worker number in the name).
  */
 export class FileSink {
   /** The active log file. */
@@ -248,6 +251,7 @@ export class FileSink {
 
   // Warnings: at most one a minute, with the lines dropped since the last one.
   private lastWarnAt = -Infinity;
+  private sharedWarned = false;
   private droppedSinceWarning = 0;
 
   private readonly onWritten = (err: NodeJS.ErrnoException | null, written: number): void => this.written(err, written);
@@ -401,6 +405,13 @@ export class FileSink {
       timer.unref();
       this.pump(true);
     });
+  }
+
+  /**
+   * pino's `logger.flush(callback)` calls this: {@link FileSink.drain}, then `callback`.
+   */
+  flush(callback?: (err?: Error | null) => void): void {
+    void this.drain().then(() => callback?.());
   }
 
   /**
@@ -824,7 +835,12 @@ export class FileSink {
     fs.stat(this.path, (err, stats) => {
       if (generation !== this.generation || this.busy || this.closed) return;
       const gone = err !== null ? errorCode(err) === 'ENOENT' : stats.ino !== this.ino || stats.dev !== this.dev;
-      if (gone) this.reopen();
+      if (gone) {
+        this.reopen();
+      } else if (err === null && this.regular && !this.writing && this.truncateTo === -1 && stats.size > this.position && !this.sharedWarned) {
+        this.sharedWarned = true;
+        this.warn(() => 'another process is writing to this file too, and lines of one overwrite lines of the other: give each process its own file');
+      }
     });
     const rotation = this.rotation;
     if (rotation !== false && rotation.maxAgeMs > 0) {

@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import pino from 'pino';
 import { FileSink, type FileSinkOptions, type RotationOptions } from '../../src/log-files';
 import { allLines, dropCounter, fileText, line, linesOf, rotatedNames, tempDir, until } from './files';
 
@@ -502,5 +503,33 @@ describe('FileSink: rotating with an existing directory of someone else', () => 
     await sink.close();
     expect(rotatedNames(d)).toHaveLength(1);
     expect(rotatedNames(d, 'error')).toHaveLength(2);
+  });
+});
+
+describe('FileSink: one file, two writers', () => {
+  it('warns when another writer makes the file grow behind its back', async () => {
+    const path = join(dir(), 'app.log');
+    const warnings: string[] = [];
+    const sink = open({ path, checkIntervalMs: 10, warn: (m) => warnings.push(m) });
+    sink.write(line(0));
+    await sink.drain();
+    await new Promise((r) => setTimeout(r, 40));
+    expect(warnings).toEqual([]);
+    writeFileSync(path, line(1), { flag: 'a' });
+    await until(() => warnings.length > 0, 'the warning');
+    expect(warnings[0]).toContain('another process is writing to this file');
+  });
+
+  it('is a pino destination: logger.flush(callback) writes what is buffered', async () => {
+    const path = join(dir(), 'app.log');
+    const sink = open({ path });
+    const logger = pino({ base: null, timestamp: false }, sink);
+    logger.info({ n: 1 }, 'hello');
+    logger.error({ n: 2 }, 'oops');
+    await new Promise<void>((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
+    expect(linesOf(readFileSync(path, 'utf8')).map((l) => JSON.parse(l))).toEqual([
+      { level: 30, n: 1, msg: 'hello' },
+      { level: 50, n: 2, msg: 'oops' },
+    ]);
   });
 });
