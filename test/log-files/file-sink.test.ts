@@ -259,6 +259,53 @@ describe('FileSink: rotation by size', () => {
   });
 });
 
+describe('FileSink: flushSync in the middle of rotations', () => {
+  it('loses and repeats no line when flushSync interrupts writes and rotations at any point', async () => {
+    const d = dir();
+    const path = join(d, 'app.log');
+    let seed = 42;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let clock = T0;
+    const sink = open({ path, now: () => (clock += 1), batchBytes: 300, rotation: { maxBytes: 2048, intervalMs: 0, maxFiles: 0, maxAgeMs: 0, compress: true } });
+    let n = 0;
+    for (let round = 0; round < 300; round++) {
+      const count = Math.floor(random() * 12);
+      for (let i = 0; i < count; i++) sink.write(line(n++));
+      const step = random();
+      if (step < 0.3) sink.flushSync();
+      else if (step < 0.6) await new Promise((r) => setImmediate(r));
+      else if (step < 0.7) await new Promise((r) => setTimeout(r, 1));
+    }
+    sink.flushSync();
+    await sink.close();
+    expect(rotatedNames(d).length).toBeGreaterThan(10);
+    expect(allLines(d)).toEqual(expected(0, n));
+  });
+
+  it('a process exiting in the middle of rotations keeps every line once, in order', () => {
+    const d = dir();
+    const path = join(d, 'app.log');
+    const script = `
+      const { FileSink } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'log-files'))});
+      const sink = new FileSink({ path: ${JSON.stringify(path)}, batchBytes: 500, rotation: { maxBytes: 4096, intervalMs: 0, maxFiles: 0, maxAgeMs: 0, compress: true } });
+      let i = 0;
+      const line = () => JSON.stringify({ level: 30, n: i, msg: 'line ' + i++ }) + '\\n';
+      for (let k = 0; k < 300; k++) sink.write(line());
+      setImmediate(() => {
+        for (let k = 0; k < 300; k++) sink.write(line());
+        setTimeout(() => {
+          for (let k = 0; k < 300; k++) sink.write(line());
+          process.exit(0);
+        }, 2);
+      });
+    `;
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8', timeout: 20_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(allLines(d)).toEqual(expected(0, 900));
+  });
+});
+
 describe('FileSink: rotation by interval', () => {
   it('rotates at the first write after a UTC boundary, and at start-up when the file is from an earlier interval', async () => {
     const d = dir();
