@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { httpCapability } from './capabilities/http';
 import { healthCapability } from './capabilities/health';
 import { metricsEndpointCapability } from './capabilities/metrics-endpoint';
+import { crashLinesCapability, type CrashLineOptions } from './crash/capability';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
 import type { Capability } from './kernel/capability';
@@ -23,6 +24,7 @@ import type { HealthOptions } from './health/health-options';
 import type { MetricsOptions } from './metrics/metrics-options';
 import type { PercentileStore } from './metrics/percentile-store';
 import { createMonitoringRouter, type MonitoringRouter } from './router/create-router';
+import type { LogSamplingOptions } from './sampling';
 
 /**
  * Options of {@link createObservability}. Every key is optional. Precedence: explicit option, then environment
@@ -35,7 +37,14 @@ export interface ObservabilityOptions
     ErrorHandlerOptions,
     SlowRequestOptions,
     MetricsOptions,
-    HealthOptions {
+    HealthOptions,
+    CrashLineOptions {
+  /**
+   * Sampling of successful requests' completion lines by route template: `{ routes: { '/feed': { firstPerSecond:
+   * 10, thenOneIn: 100 }, '*': {...} }, keepClientErrors }`. 5xx, slow, aborted and failed requests are always
+   * written, 4xx unless `keepClientErrors: false`. Env `LOG_SAMPLING` (`/feed=10:100,*=100:10`). Default: off.
+   */
+  readonly logSampling?: LogSamplingOptions;
   /**
    * Log channels by name: `{ security: { file: 'logs/security.log' }, audit: { file: 'logs/audit.log', level:
    * 'info' } }`. A channel with a file writes there (rotated like `logFile` unless it has `rotation` of its own);
@@ -113,7 +122,7 @@ export interface Observability {
  * The capabilities of an instance, in the order their hooks run. Each is built only when its `resolve` returns
  * options (a capability switched off is not built and adds nothing to the request path).
  */
-const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability];
+const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability];
 
 const KERNEL_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...LOGGER_OPTION_SCHEMA,

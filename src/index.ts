@@ -17,6 +17,10 @@ export type { LoggerOptions, LogLevel, LogFormat, LogDestination, MinimalLogger 
 export type { LogLevelsSnapshot } from './logging/log-levels';
 export type { ChannelOptions, ChannelsOption } from './logging/channels-option';
 export type { LogRotationOptions } from './log-files';
+export type { LogSamplingOptions, SamplingRule } from './sampling';
+export { installCrashLines } from './crash';
+export type { CrashLineTarget } from './crash';
+export type { CrashLineOptions } from './crash/capability';
 export { getRequestContext } from './context/request-context';
 export type { RequestContext } from './context/request-context';
 export { createPercentileStore } from './metrics/percentile-store';

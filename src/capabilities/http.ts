@@ -24,6 +24,32 @@ import {
   type SlowRequestOptions,
 } from '../middleware/slow-requests';
 import type { NextFunction } from '../middleware/types';
+import { buildLogSampler, LOG_SAMPLING_OPTION_SCHEMA, resolveLogSampling, type LogSampler } from '../sampling';
+import { Counter, type Registry } from 'prom-client';
+import { ObservabilityError } from '../errors/obs-error';
+import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
+
+/** `log_lines_sampled_out_total{route}`, read from the sampler when scraped. */
+function registerSampledOutCounter(registry: Registry, sampler: LogSampler): void {
+  try {
+    new Counter({
+      name: 'log_lines_sampled_out_total',
+      help: 'HTTP completion lines left out by logSampling, by route template (the requests still count in every metric).',
+      labelNames: ['route'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [route, count] of sampler.sampledOut()) this.inc({ route: route === '' ? UNMATCHED_ROUTE : route }, count);
+      },
+    });
+  } catch (err) {
+    throw new ObservabilityError(
+      'OBS_ERR_METRIC_CONFLICT',
+      `cannot register log_lines_sampled_out_total: ${String((err as Error).message).replace(/\.$/, '')}`,
+      'registry',
+    );
+  }
+}
 
 type HttpOptions = RequestIdOptions & HttpLogOptions & ErrorHandlerOptions & SlowRequestOptions & MetricsOptions;
 
@@ -34,6 +60,7 @@ function resolveHttp(options: HttpOptions, env: EnvSource) {
     errorHandler: resolveErrorHandlerOptions(options, env),
     metrics: resolveMetricsOptions(options, env),
     slow: resolveSlowRequestOptions(options, env),
+    sampling: resolveLogSampling((options as { logSampling?: unknown }).logSampling, env),
   };
 }
 
@@ -50,12 +77,15 @@ export const httpCapability = defineCapability({
     ...ERROR_HANDLER_OPTION_SCHEMA,
     ...SLOW_REQUEST_OPTION_SCHEMA,
     ...METRICS_OPTION_SCHEMA,
+    ...LOG_SAMPLING_OPTION_SCHEMA,
   },
   resolve: (options, env) => resolveHttp(options as HttpOptions, env),
   build(resolved, kernel, hooks) {
     const { logger, redactor, store } = kernel;
     const assignRequestId = buildAssignRequestId(resolved.requestId);
-    const writer = buildHttpLogWriter(logger, resolved.httpLog, redactor, resolved.requestId.requestIdHeader);
+    const sampler = resolved.sampling === undefined ? undefined : buildLogSampler(resolved.sampling);
+    if (sampler !== undefined) registerSampledOutCounter(kernel.registry, sampler);
+    const writer = buildHttpLogWriter(logger, resolved.httpLog, redactor, resolved.requestId.requestIdHeader, sampler);
     const errorHandler = buildErrorHandler(resolved.errorHandler, logger, redactor);
     const metrics = buildHttpMetrics({ ...resolved.metrics, registry: kernel.registry }, store, logger);
     const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });

@@ -11,6 +11,7 @@ import { directLineWriter, LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions, 
 import type { Redactor } from '../logging/redact';
 import { serializeError } from '../logging/serialize-error';
 import { summariseRequest, summariseResponse } from '../logging/http-summary';
+import type { LogSampler } from '../sampling';
 
 /** Options of {@link httpLogger}. */
 export interface HttpLogOptions {
@@ -148,11 +149,16 @@ function completionLogger(logger: MinimalLogger): MinimalLogger {
   return logger;
 }
 
+/**
+ * Builds the completion-line writer. With a `sampler`, the lines it drops are not written (the request still
+ * counts in every metric) and a kept line standing for more requests than itself carries `sampleRate`.
+ */
 export function buildHttpLogWriter(
   logger: MinimalLogger,
   resolved: ResolvedHttpLogOptions,
   redactor: Redactor,
   requestIdHeader: string,
+  sampler?: LogSampler,
 ): HttpLogWriter {
   const isExcluded = buildPathMatcher(resolved.excludePaths);
   const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
@@ -166,6 +172,14 @@ export function buildHttpLogWriter(
     // Nothing to build when even error lines are off (logLevel 'fatal' or 'silent'). A logger without a numeric
     // levelVal filters by itself: the comparison is then false and the line is built.
     if ((logger.levelVal as number) > LEVEL_VALUES.error) return;
+    let sampleRate = 1;
+    if (sampler !== undefined) {
+      sampleRate = sampler.decide(
+        { route: done.route, statusCode, slow: slow !== undefined, aborted, failed, closedByServer: done.closedByServer },
+        Date.now(),
+      );
+      if (sampleRate === 0) return;
+    }
     const reqInfo: Record<string, unknown> = summariseRequest(req, redactor, done.route ?? null);
     if (logRequestHeaders) {
       // The id header is left out: the accepted id is already on the line as reqId, and a rejected one must
@@ -198,6 +212,7 @@ export function buildHttpLogWriter(
       res: summariseResponse(res, statusCode, finished && !aborted),
       responseTime: Math.round(done.durationMs * 1000) / 1000,
     };
+    if (sampleRate > 1) line.sampleRate = sampleRate;
     if (aborted) line.aborted = true;
     if (failed) line.err = serializeError(done.state.error, redactor);
     if (slow !== undefined) {
