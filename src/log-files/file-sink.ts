@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
@@ -183,11 +184,13 @@ function defaultWarn(message: string): void {
  *   written: writes go to explicit positions and the file is truncated back to the start of a failed batch.
  * - **Nothing is lost at exit**: `flushSync` runs on process `exit` for every open sink, and rewrites a batch still
  *   in flight at its own position, so no line is lost or written twice and the order is kept.
+ * - **A stream to pipe into**: it is an `EventEmitter` with `end()` (emitting `'finish'` and `'close'` once closed), so
+ *   that `stream.pipe(sink)` and pino-pretty's `destination` work. It never emits `'error'`.
  * - **One process per file**: because writes go to explicit positions (not `O_APPEND`), two processes writing the
  *   same file (cluster workers) would overwrite each other's lines; the sink warns when it sees the file grow
  *   behind its back. Give each process its own file (for example with the process id or worker number in the name).
  */
-export class FileSink {
+export class FileSink extends EventEmitter {
   /** The active log file. */
   readonly path: string;
 
@@ -266,6 +269,7 @@ export class FileSink {
    *   writing; `OBS_ERR_INVALID_ARGUMENT` for an invalid option.
    */
   constructor(options: FileSinkOptions) {
+    super();
     if (options === null || typeof options !== 'object' || typeof options.path !== 'string' || options.path.trim() === '') {
       throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'FileSink needs options with a non-empty "path"', 'path');
     }
@@ -442,6 +446,16 @@ export class FileSink {
       this.closeRetired();
     })();
     return this.closing;
+  }
+
+  /** Stream-style ending: {@link FileSink.close}, then the events `'finish'` and `'close'`, then `callback`. */
+  end(callback?: () => void): this {
+    void this.close().then(() => {
+      this.emit('finish');
+      this.emit('close');
+      callback?.();
+    });
+    return this;
   }
 
   // ---- write path -------------------------------------------------------------------------------------------

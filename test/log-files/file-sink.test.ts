@@ -13,6 +13,7 @@ import {
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
+import pinoPretty from 'pino-pretty';
 import { FileSink, type FileSinkOptions, type RotationOptions } from '../../src/log-files';
 import { allLines, dropCounter, fileText, line, linesOf, rotatedNames, tempDir, until } from './files';
 
@@ -550,6 +551,19 @@ describe('FileSink: rotating with an existing directory of someone else', () => 
     await sink.close();
     expect(rotatedNames(d)).toHaveLength(1);
     expect(rotatedNames(d, 'error')).toHaveLength(2);
+  });
+});
+
+describe('FileSink: as a stream', () => {
+  it('can be piped into, as pino-pretty does with its destination', async () => {
+    const path = join(dir(), 'pretty.log');
+    const sink = open({ path });
+    const pretty = pinoPretty({ destination: sink as any, colorize: false, translateTime: false, ignore: 'pid,hostname,time' });
+    const logger = pino({ base: null }, pretty);
+    logger.info('hello pretty');
+    pretty.end();
+    await new Promise((resolve) => sink.once('close', resolve));
+    expect(readFileSync(path, 'utf8')).toBe('INFO: hello pretty\n');
   });
 });
 
