@@ -114,7 +114,10 @@ export interface Observability {
   reopenLogFiles(): void;
   /** Writes buffered log lines out synchronously. Call before the process exits. */
   flush(): void;
-  /** Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor). */
+  /**
+   * Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor), removes its crash-line
+   * listener and flushes its logs. Log files stay open: lines logged afterwards are still written.
+   */
   close(): void;
 }
 
@@ -210,7 +213,10 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     logLevels: () => logs.levels.snapshot(),
     reopenLogFiles: () => logs.reopen(),
     flush: () => logs.flushSync(),
-    close: () => runAll(hooks.close, (err) => kernel.logger.error({ err }, 'close step failed')),
+    close: () => {
+      runAll(hooks.close, (err) => kernel.logger.error({ err }, 'close step failed'));
+      logs.flushSync();
+    },
   }) as unknown as Observability;
 }
 

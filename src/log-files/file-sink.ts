@@ -716,7 +716,7 @@ export class FileSink extends EventEmitter {
       throw new ObservabilityError(
         'OBS_ERR_LOG_FILE_UNWRITABLE',
         `cannot open log file ${JSON.stringify(this.path)} (destination ${this.destination}) for writing: ${(err as Error).message}`,
-        this.destination === 'main' ? 'logFile' : undefined,
+        this.destination === 'main' ? 'logFile' : this.destination === 'error' ? 'errorLogFile' : 'channels',
       );
     }
   }

@@ -76,6 +76,35 @@ const MAX_CACHED_CHANNELS = 64;
 const TRACE = 10;
 const ERROR = 50;
 
+/**
+ * Every instance of the process shares one SIGHUP listener (an instance that is never closed must not add one
+ * each, nor be kept alive by it): reopeners are held weakly, each kept alive by the closure of its own outputs.
+ */
+const reopeners = new Set<WeakRef<() => void>>();
+let sighupListener: (() => void) | undefined;
+
+function reopenOnSighup(reopen: () => void): () => void {
+  const ref = new WeakRef(reopen);
+  reopeners.add(ref);
+  if (sighupListener === undefined) {
+    sighupListener = () => {
+      for (const r of reopeners) {
+        const fn = r.deref();
+        if (fn === undefined) reopeners.delete(r);
+        else fn();
+      }
+    };
+    process.on('SIGHUP', sighupListener);
+  }
+  return () => {
+    reopeners.delete(ref);
+    if (reopeners.size === 0 && sighupListener !== undefined) {
+      process.removeListener('SIGHUP', sighupListener);
+      sighupListener = undefined;
+    }
+  };
+}
+
 type Flushable = { flushSync?: () => void; _writing?: unknown; _len?: unknown };
 
 function flushDestination(stream: Flushable): void {
@@ -176,7 +205,8 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     const channelLoggers = new Map<string, Logger>();
     for (const [name, target] of resolved.channels) {
       if (target.file === undefined) continue;
-      const sink = openFile(target.file, name);
+      // Labels `main` and `error` name those files; a channel of that name is told apart.
+      const sink = openFile(target.file, name === 'main' || name === 'error' ? `channel:${name}` : name);
       const channelLogger = createPinoLogger(
         buildPinoOptions(resolved, redactor, { channel: name }, levels.onChild),
         withErrorFile(sink as unknown as DestinationStream),
@@ -204,8 +234,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     function reopen(): void {
       for (const sink of sinks) sink.reopen();
     }
-    const onSighup = (): void => reopen();
-    if (hooks.reopenOnSighup === true && sinks.length > 0) process.on('SIGHUP', onSighup);
+    const stopReopening = hooks.reopenOnSighup === true && sinks.length > 0 ? reopenOnSighup(reopen) : () => undefined;
 
     return {
       logger,
@@ -221,7 +250,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       },
       reopen,
       async close() {
-        process.removeListener('SIGHUP', onSighup);
+        stopReopening();
         flushSync();
         await Promise.all(sinks.map((sink) => sink.close()));
       },
