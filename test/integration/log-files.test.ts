@@ -1,0 +1,107 @@
+import express from 'express';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { createObservability } from '../../src';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'obs-log-files-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function lines(file: string): Record<string, any>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+function next(child: ChildProcess): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal})`)));
+  });
+}
+
+test('SIGHUP after an external rename: later lines go to a new file at the path, earlier ones stay in the renamed one, and the process keeps running', async () => {
+  const dir = tempDir();
+  const child = fork(join(__dirname, '..', 'fixtures', 'log-file-signals.js'), [], {
+    env: { PATH: process.env.PATH ?? '', LOG_DIR: dir },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  try {
+    expect(await next(child)).toBe('ready');
+    child.send({ log: 'before' });
+    expect(await next(child)).toEqual({ logged: 'before' });
+    renameSync(join(dir, 'app.log'), join(dir, 'app.log.1')); // what logrotate does
+    child.send({ log: 'between' }); // written to the renamed file: nothing is lost
+    expect(await next(child)).toEqual({ logged: 'between' });
+    child.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 100));
+    child.send({ log: 'after' });
+    expect(await next(child)).toEqual({ logged: 'after' });
+    expect(child.exitCode).toBeNull(); // SIGHUP did not end it
+    expect(lines(join(dir, 'app.log.1')).map((l) => l.step)).toEqual(['before', 'between']);
+    expect(lines(join(dir, 'app.log')).map((l) => l.step)).toEqual(['after']);
+    expect(statSync(join(dir, 'app.log')).mode & 0o777).toBe(0o640 & ~process.umask());
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 30_000);
+
+test('a configured file rotates by default, from the environment too, and old files are pruned', async () => {
+  const dir = tempDir();
+  const obs = createObservability({ env: { LOG_FILE_PATH: join(dir, 'app.log'), LOG_ROTATION_SIZE: '4k', LOG_MAX_FILES: '2', LOG_COMPRESS: 'false' } });
+  const app = express();
+  app.use(obs.middleware);
+  app.get('/x/:id', (_req, res) => res.send('ok'));
+  for (let i = 0; i < 120; i++) {
+    await request(app).get(`/x/${i}`);
+    if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  // Left to the asynchronous writes (a synchronous flush in the middle of a rotation may let a file pass the size).
+  await new Promise((r) => setTimeout(r, 400));
+  const rotated = readdirSync(dir).filter((f) => f !== 'app.log');
+  expect(rotated.length).toBe(2);
+  for (const f of [...rotated, 'app.log']) expect({ f, size: statSync(join(dir, f)).size }).toEqual({ f, size: expect.any(Number) });
+  for (const f of [...rotated, 'app.log']) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(4096);
+  expect(rotated.every((f) => /^app\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z(\.\d+)?\.log$/.test(f))).toBe(true);
+  obs.close();
+});
+
+test('a destination that cannot take lines (ENOSPC on /dev/full) keeps the app serving and counts drops on /metrics', async () => {
+  const warnings: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => {
+    warnings.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const obs = createObservability({ logFile: '/dev/full', env: {} });
+    const app = express();
+    app.use(obs.middleware);
+    app.use(obs.router);
+    app.get('/ok', (_req, res) => res.send('fine'));
+    for (let i = 0; i < 20; i++) expect((await request(app).get('/ok')).status).toBe(200);
+    obs.flush();
+    await new Promise((r) => setTimeout(r, 150));
+    const text = (await request(app).get('/metrics')).text;
+    const match = /^log_lines_dropped_total\{destination="main",reason="no_space"\} (\d+)$/m.exec(text);
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeGreaterThanOrEqual(20);
+    expect(warnings.filter((w) => w.includes('dropped')).length).toBe(1);
+    obs.close();
+  } finally {
+    process.stderr.write = write;
+  }
+  expect(existsSync('/dev/full')).toBe(true);
+  expect(statSync('/dev/full').isCharacterDevice()).toBe(true); // never renamed by rotation
+});
