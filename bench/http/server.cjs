@@ -36,6 +36,19 @@ switch (variant) {
     app.use(obs.errorHandler);
     break;
   }
+  case 'fullAppend': {
+    // The full suite writing to pino's own file destination (SonicBoom, batched like the library's), no rotation.
+    const pino = require('pino');
+    obs = lib.createObservability({
+      serviceName: 'bench',
+      logDestination: pino.destination({ dest: logFile, sync: false, minLength: 4096, periodicFlush: 100 }),
+    });
+    app.use(obs.middleware);
+    app.use(obs.router);
+    route(app);
+    app.use(obs.errorHandler);
+    break;
+  }
   case 'peer': {
     // The glue users assemble today: a request-id middleware, pino-http and express-prom-bundle with
     // route-template labels, each on its own.

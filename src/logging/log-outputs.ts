@@ -40,7 +40,7 @@ export interface ResolvedLogOutputs {
 export interface LogOutputHooks {
   /** Lines a file could not take (full disk, lost permissions, a backlog past its bound). */
   readonly onDrop?: (destination: string, reason: DropReason, lines: number) => void;
-  /** Reopen every file on SIGHUP (after an external logrotate). Default false. */
+  /** Reopen every file on SIGHUP (after an external logrotate). Default true. */
   readonly reopenOnSighup?: boolean;
 }
 
@@ -234,7 +234,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     function reopen(): void {
       for (const sink of sinks) sink.reopen();
     }
-    const stopReopening = hooks.reopenOnSighup === true && sinks.length > 0 ? reopenOnSighup(reopen) : () => undefined;
+    const stopReopening = hooks.reopenOnSighup !== false && sinks.length > 0 ? reopenOnSighup(reopen) : () => undefined;
 
     return {
       logger,
