@@ -36,6 +36,15 @@ switch (variant) {
     app.use(obs.errorHandler);
     break;
   }
+  case 'fullNoGzip': {
+    // The full suite writing to its rotating file without compressing rotated files.
+    obs = lib.createObservability({ serviceName: 'bench', logFile, logRotation: { compress: false } });
+    app.use(obs.middleware);
+    app.use(obs.router);
+    route(app);
+    app.use(obs.errorHandler);
+    break;
+  }
   case 'fullAppend': {
     // The full suite writing to pino's own file destination (SonicBoom, batched like the library's), no rotation.
     const pino = require('pino');
