@@ -30,7 +30,10 @@ function createApp(options = {}) {
     },
     ...options,
   });
-  const log = obs.logger.child({ module: 'users' });
+  // A module logger (its level can be set with logLevels / LOG_LEVELS, or at run time with obs.setLogLevel) and a
+  // channel (its own file with LOG_CHANNEL_FILES=security=logs/security.log).
+  const log = obs.module('users');
+  const security = obs.channel('security');
   const app = express();
 
   app.use(obs.middleware);
@@ -62,6 +65,7 @@ function createApp(options = {}) {
       res.status(400).json({ error: { message: 'email and password are required', requestId: req.id } });
       return;
     }
+    security.info({ email, ip: req.ip }, 'login succeeded');
     res.json({ token: 'demo-token', email });
   });
 

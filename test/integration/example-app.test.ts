@@ -25,8 +25,9 @@ describe('example app', () => {
   it('never logs the login password', async () => {
     const { app, logs } = start();
     await request(app).post('/login').send({ email: 'ada@example.com', password: 'correct horse battery staple' }).expect(200);
-    const lines = await logs.waitFor((l) => l.length === 2);
-    expect(lines[0]).toMatchObject({ module: 'users', msg: 'login attempt', password: '[REDACTED]', reqId: lines[1]!.reqId });
+    const lines = await logs.waitFor((l) => l.length === 3);
+    expect(lines[0]).toMatchObject({ module: 'users', msg: 'login attempt', password: '[REDACTED]', reqId: lines[2]!.reqId });
+    expect(lines[1]).toMatchObject({ channel: 'security', msg: 'login succeeded', email: 'ada@example.com', reqId: lines[2]!.reqId });
     expect(logs.raw.join('\n')).not.toContain('correct horse');
   });
 
