@@ -72,6 +72,31 @@ const WARN_INTERVAL_MS = 60_000;
 const AGE_RETENTION_INTERVAL_MS = 3_600_000;
 /** Positional writes (no O_APPEND): a failed chunk is truncated away and the next one overwrites its place. */
 const OPEN_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT;
+/** For files written in place rather than at positions of their own (see {@link inPlace}). */
+const APPEND_FLAGS = OPEN_FLAGS | fs.constants.O_APPEND;
+
+/**
+ * Whether an open file is one this sink owns: a regular file, reached by its own path (not a symlink), that is not
+ * the process's stdout or stderr (`logFile: '/dev/stdout'` while stdout is redirected to a file). Only such a file
+ * is written at positions of its own and rotated; any other is appended to and never renamed.
+ */
+function inPlace(path: string, stats: fs.Stats): boolean {
+  if (!stats.isFile()) return false;
+  try {
+    if (fs.lstatSync(path).isSymbolicLink()) return false;
+  } catch {
+    return false;
+  }
+  for (const fd of [1, 2]) {
+    try {
+      const std = fs.fstatSync(fd);
+      if (std.dev === stats.dev && std.ino === stats.ino) return false;
+    } catch {
+      // No such descriptor.
+    }
+  }
+  return true;
+}
 
 const fsOpen = promisify(fs.open);
 const fsFstat = promisify(fs.fstat);
@@ -106,6 +131,8 @@ interface OpenFile {
   readonly ino: number;
   readonly dev: number;
   readonly regular: boolean;
+  /** A regular file written in place of others (a symlinked path, the process's stdout or stderr). */
+  readonly shared: boolean;
   readonly mtimeMs: number;
 }
 
@@ -243,6 +270,10 @@ export class FileSink extends EventEmitter {
   private reopenRequested = false;
   private retiredFds: number[] = [];
   private closed = false;
+  /** The process is exiting: the exit flush ran, so each later line is written at once, synchronously. */
+  private exiting = false;
+  /** See {@link OpenFile.shared}. */
+  private syncWrites = false;
   private closing: Promise<void> | undefined;
   /** close() has finished: flushSync has nothing left to do. */
   private finished = false;
@@ -341,6 +372,9 @@ export class FileSink extends EventEmitter {
         if (now >= this.nextBoundary) {
           this.nextBoundary = intervalStart(now, this.intervalMs) + this.intervalMs;
           if (this.assigned > 0) rotate = true;
+        } else if (now < this.nextBoundary - this.intervalMs) {
+          // The clock was set back: the next boundary is the one after the new time, not hours away.
+          this.nextBoundary = intervalStart(now, this.intervalMs) + this.intervalMs;
         }
       }
       if (rotate) this.cut();
@@ -350,8 +384,17 @@ export class FileSink extends EventEmitter {
     this.bufferLines++;
     this.pendingBytes += bytes;
     this.assigned += bytes;
-    if (this.bufferBytes >= this.batchBytes && !this.writing && !this.busy) this.pump(false);
+    if (this.exiting || this.syncWrites) this.flushSync();
+    else if (this.bufferBytes >= this.batchBytes && !this.writing && !this.busy) this.pump(false);
     return true;
+  }
+
+  /**
+   * Called by the exit flush after its flush: the event loop will not run again, so lines logged later (by the
+   * application's own `exit` listeners) are written synchronously as they come.
+   */
+  exitFlushed(): void {
+    this.exiting = true;
   }
 
   /**
@@ -363,7 +406,9 @@ export class FileSink extends EventEmitter {
     if (this.finished) return;
     try {
       const flight = this.inFlight;
-      if (flight !== null) {
+      // Written again at its own position, which makes the second write harmless. A device or pipe has no
+      // positions: its batch in flight is left to finish (written again, it would appear twice).
+      if (flight !== null && this.regular) {
         // Abandoned: its callback will find no flight and only release the next write.
         this.inFlight = null;
         this.position = flight.start;
@@ -512,6 +557,20 @@ export class FileSink extends EventEmitter {
   }
 
   private startWrite(chunk: Chunk): void {
+    if (this.regular && this.truncateTo === -1) {
+      // Another program truncated the file (logrotate's copytruncate): writing at the old offset would fill the
+      // start with NUL bytes. One fstat per batch, on an open descriptor (no disk access).
+      try {
+        const size = fs.fstatSync(this.fd).size;
+        if (size < this.position) {
+          this.position = size;
+          if (this.pendingRotations === 0) this.assigned = size + this.pendingBytes;
+          this.warn(() => 'the log file was truncated by another program (copytruncate): writing goes on at its new end');
+        }
+      } catch {
+        // The write below reports a descriptor that no longer works.
+      }
+    }
     const flight: InFlight = { chunk, data: Buffer.from(chunk.text), fd: this.fd, start: this.position, done: 0 };
     this.inFlight = flight;
     this.writing = true;
@@ -699,12 +758,19 @@ export class FileSink extends EventEmitter {
 
   private openSync(): OpenFile {
     fs.mkdirSync(dirname(this.path), { recursive: true, mode: directoryMode(this.mode) });
-    const fd = fs.openSync(this.path, OPEN_FLAGS, this.mode);
+    let fd = fs.openSync(this.path, OPEN_FLAGS, this.mode);
     try {
-      const stats = fs.fstatSync(fd);
-      return { fd, size: stats.size, ino: stats.ino, dev: stats.dev, regular: stats.isFile(), mtimeMs: stats.mtimeMs };
+      let stats = fs.fstatSync(fd);
+      const regular = inPlace(this.path, stats);
+      if (!regular) {
+        fs.closeSync(fd);
+        fd = -1;
+        fd = fs.openSync(this.path, APPEND_FLAGS, this.mode);
+        stats = fs.fstatSync(fd);
+      }
+      return { fd, size: stats.size, ino: stats.ino, dev: stats.dev, regular, shared: !regular && stats.isFile(), mtimeMs: stats.mtimeMs };
     } catch (err) {
-      fs.closeSync(fd);
+      if (fd !== -1) fs.closeSync(fd);
       throw err;
     }
   }
@@ -727,12 +793,19 @@ export class FileSink extends EventEmitter {
     } catch {
       // The open below reports why.
     }
-    const fd = await fsOpen(this.path, OPEN_FLAGS, this.mode);
+    let fd = await fsOpen(this.path, OPEN_FLAGS, this.mode);
     try {
-      const stats = await fsFstat(fd);
-      return { fd, size: stats.size, ino: stats.ino, dev: stats.dev, regular: stats.isFile(), mtimeMs: stats.mtimeMs };
+      let stats = await fsFstat(fd);
+      const regular = inPlace(this.path, stats);
+      if (!regular) {
+        fs.closeSync(fd);
+        fd = -1;
+        fd = await fsOpen(this.path, APPEND_FLAGS, this.mode);
+        stats = await fsFstat(fd);
+      }
+      return { fd, size: stats.size, ino: stats.ino, dev: stats.dev, regular, shared: !regular && stats.isFile(), mtimeMs: stats.mtimeMs };
     } catch (err) {
-      fs.close(fd, () => undefined);
+      if (fd !== -1) fs.close(fd, () => undefined);
       throw err;
     }
   }
@@ -749,6 +822,9 @@ export class FileSink extends EventEmitter {
     this.ino = file.ino;
     this.dev = file.dev;
     this.regular = file.regular;
+    // Appended to in turn with other writers: each line is written at once, synchronously (a regular file, so a
+    // write does not wait on a reader), so no batch is ever in flight to be written twice or out of order.
+    this.syncWrites = file.shared;
     this.truncateTo = -1;
     this.generation++;
     if (this.pendingRotations === 0) this.assigned = file.size + this.pendingBytes;

@@ -158,7 +158,25 @@ export function resolveRotation(
   base?: RotationOptions,
   optionName = 'logRotation',
 ): RotationOptions | false {
-  if (option === false) return false;
+  const fields = resolveRotationFields(option, env, base, optionName);
+  return fields.maxBytes === 0 && fields.intervalMs === 0 ? false : fields;
+}
+
+/**
+ * Like {@link resolveRotation}, but always the fields, `maxBytes` and `intervalMs` 0 when rotation is off: what a
+ * channel's `rotation` overrides, so that `{ maxFiles: 3 }` on a channel does not turn rotation on when the main
+ * file has none.
+ */
+export function resolveRotationFields(
+  option: LogRotationOptions | false | undefined,
+  env: EnvSource,
+  base?: RotationOptions,
+  optionName = 'logRotation',
+): RotationOptions {
+  if (option === false) {
+    const rest = resolveRotationFields(undefined, env, base, optionName);
+    return Object.freeze({ ...rest, maxBytes: 0, intervalMs: 0 });
+  }
   const given = option === undefined ? {} : checkShape(option, optionName);
   const field = (key: string): string => `${optionName}.${key}`;
 
@@ -176,7 +194,6 @@ export function resolveRotation(
   } else {
     compress = base?.compress ?? envBoolean(env, 'LOG_COMPRESS') ?? LOG_ROTATION_DEFAULTS.compress;
   }
-  if (maxBytes === 0 && intervalMs === 0) return false;
   return Object.freeze({ maxBytes, intervalMs, maxFiles, maxAgeMs, compress });
 }
 

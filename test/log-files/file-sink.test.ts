@@ -526,7 +526,8 @@ describe('FileSink: a device that is always full (/dev/full)', () => {
     clock += 30_000;
     for (let i = 0; i < 10; i++) sink.write(line(i));
     sink.flushSync();
-    expect(drops.counts.no_space).toBe(110);
+    // A device has no positions: a batch in flight is left to finish (and fail) on its own, not written twice.
+    await until(() => drops.counts.no_space === 110, '110 drops');
     expect(warnings).toHaveLength(1);
     clock += 31_000;
     sink.write(line(0));
