@@ -115,8 +115,9 @@ export interface Observability {
   /** Writes buffered log lines out synchronously. Call before the process exits. */
   flush(): void;
   /**
-   * Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor), removes its crash-line
-   * listener and flushes its logs. Log files stay open: lines logged afterwards are still written.
+   * Stops this instance's timers (percentile window, slow-request sweep, event-loop monitor) and listeners (crash
+   * lines, SIGHUP), writes out its buffered lines and closes its log files. Call it last: lines logged to its files
+   * afterwards are dropped (and counted). Lines to stdout or `logDestination` are still written.
    */
   close(): void;
 }
@@ -215,7 +216,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     flush: () => logs.flushSync(),
     close: () => {
       runAll(hooks.close, (err) => kernel.logger.error({ err }, 'close step failed'));
-      logs.flushSync();
+      void logs.close();
     },
   }) as unknown as Observability;
 }

@@ -4,6 +4,7 @@ import { buildHealthRegistry, type HealthCheckFn, type HealthCheckOptions } from
 import { HEALTH_OPTION_SCHEMA, resolveHealthOptions, type HealthOptions } from '../health/health-options';
 import { defineCapability } from '../kernel/capability';
 import { runAll } from '../kernel/hooks';
+import { flushAllFileSinks } from '../log-files';
 import { buildHealthEndpoints } from '../router/health-endpoints';
 
 /** Health checks, `/health`, `/health/live`, `/health/ready`, and graceful shutdown. */
@@ -22,7 +23,12 @@ export const healthCapability = defineCapability({
     const report = (err: unknown) => logger.error({ err }, 'shutdown step failed');
     const shutdown = buildShutdownController(resolved.shutdown, {
       logger,
-      flush: () => kernel.logs.drain(),
+      // Then every file of the process (other instances, createLogger files): the process ends by re-raising the
+      // signal, and Node runs no 'exit' listener then.
+      flush: async () => {
+        await kernel.logs.drain();
+        flushAllFileSinks();
+      },
       closeInstance: () => runAll(hooks.close, report),
       onClosing: () => runAll(hooks.shutdownStarting, report),
       onForcedClose: () => runAll(hooks.shutdownForced, report),

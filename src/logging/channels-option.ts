@@ -1,7 +1,7 @@
 import { envString, type EnvSource } from '../config/env';
 import type { OptionRule } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
-import { resolveRotation, type LogRotationOptions, type RotationOptions } from '../log-files';
+import { resolveRotation, resolveRotationFields, type LogRotationOptions, type RotationOptions } from '../log-files';
 import { isPlainObjectAnyRealm } from '../util/plain-object';
 import { LOG_LEVELS, LOG_NAME_PATTERN, type LogLevel } from './log-levels';
 import type { ChannelTarget } from './log-outputs';
@@ -86,13 +86,15 @@ function channelFilesFromEnv(env: EnvSource): ChannelsOption | undefined {
 /** The channel targets: each channel's file with its rotation (the main one, or its override) and level. */
 export function resolveChannels(
   option: ChannelsOption | undefined,
-  rotation: RotationOptions | false,
+  rotation: RotationOptions,
   mode: number,
   env: EnvSource = {},
 ): ReadonlyMap<string, ChannelTarget> {
   const channels = new Map<string, ChannelTarget>();
   for (const [name, channel] of Object.entries(option ?? channelFilesFromEnv(env) ?? {})) {
-    const ownRotation = channel.rotation === undefined ? rotation : resolveRotation(channel.rotation, {}, rotation === false ? undefined : rotation, `channels.${name}.rotation`);
+    // Overrides apply over the main file's fields, rotation off included (maxBytes and intervalMs 0).
+    const fields = channel.rotation === undefined ? rotation : resolveRotationFields(channel.rotation, {}, rotation, `channels.${name}.rotation`);
+    const ownRotation = fields.maxBytes === 0 && fields.intervalMs === 0 ? false : fields;
     channels.set(
       name,
       Object.freeze({

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { envEnum, envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
-import { resolveFileMode, resolveRotation, type LogRotationOptions, type RotationOptions } from '../log-files';
+import { resolveFileMode, resolveRotation, resolveRotationFields, type LogRotationOptions, type RotationOptions } from '../log-files';
 import { isPlainObjectAnyRealm } from '../util/plain-object';
 import { LOG_LEVELS, LOG_NAME_PATTERN, parseModuleLevels, parseModuleList, type LogLevel, type ResolvedLogLevels } from './log-levels';
 import {
@@ -110,6 +110,13 @@ function checkLevelMap(key: string, value: unknown): void {
 
 function checkModuleNames(key: string, value: unknown): void {
   if (!Array.isArray(value)) throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}" must be an array of module names`, key);
+  if (value.length === 0) {
+    throw new ObservabilityError(
+      'OBS_ERR_OPTIONS_INVALID_VALUE',
+      `option "${key}" must name at least one module (or "*" for all); to silence a module, give it the level "silent" in logLevels`,
+      key,
+    );
+  }
   value.forEach((name, i) => {
     if (typeof name !== 'string' || (name !== '*' && !LOG_NAME_PATTERN.test(name))) {
       throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}[${i}]" must be a module name (or *)`, key);
@@ -161,7 +168,7 @@ export function fileTarget(path: string, rotation: RotationOptions | false, mode
  */
 export function resolveLoggerOptions(
   options: LoggerOptions,
-  channels: (rotation: RotationOptions | false, mode: number) => ReadonlyMap<string, ChannelTarget> = () => new Map(),
+  channels: (rotation: RotationOptions, mode: number) => ReadonlyMap<string, ChannelTarget> = () => new Map(),
 ): ResolvedLoggerOptions {
   const env = options.env ?? process.env;
   if (options.logFile !== undefined && options.logDestination !== undefined) {
@@ -170,11 +177,12 @@ export function resolveLoggerOptions(
   const levels = resolveLogLevels(options, env);
   const logFile = options.logDestination === undefined ? (options.logFile ?? envString(env, 'LOG_FILE') ?? envString(env, 'LOG_FILE_PATH')) : undefined;
   const errorLogFile = options.errorLogFile ?? envString(env, 'LOG_ERROR_FILE');
-  const rotation = resolveRotation(options.logRotation, env);
+  const rotationFields = resolveRotationFields(options.logRotation, env);
+  const rotation = rotationFields.maxBytes === 0 && rotationFields.intervalMs === 0 ? false : rotationFields;
   const mode = resolveFileMode(options.logFileMode, env);
   const main = logFile === undefined ? undefined : fileTarget(logFile, rotation, mode);
   const errorFile = errorLogFile === undefined ? undefined : fileTarget(errorLogFile, rotation, mode);
-  const channelTargets = channels(rotation, mode);
+  const channelTargets = channels(rotationFields, mode);
   const seen = new Map<string, string>();
   const claim = (target: FileTarget | undefined, owner: string): void => {
     if (target === undefined) return;

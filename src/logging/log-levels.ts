@@ -28,13 +28,19 @@ export interface ResolvedLogLevels {
 
 const chindingsSym = pino.symbols.chindingsSym as unknown as symbol;
 
+/** The last `"module":"..."` of a child's bindings text (a later binding wins, as when pino parses them). */
+const MODULE_BINDING = /"module":("(?:[^"\\]|\\.)*")/g;
+
 /** The `module` a child logger's bindings name, read only when its bindings mention one. */
 function moduleOf(logger: Logger): string | undefined {
   const chindings = (logger as unknown as Record<symbol, unknown>)[chindingsSym];
   if (typeof chindings !== 'string' || !chindings.includes('"module":')) return undefined;
+  let last: string | undefined;
+  MODULE_BINDING.lastIndex = 0;
+  for (let match = MODULE_BINDING.exec(chindings); match !== null; match = MODULE_BINDING.exec(chindings)) last = match[1];
+  if (last === undefined) return undefined;
   try {
-    const module = (JSON.parse(`{${chindings.slice(1)}}`) as { module?: unknown }).module;
-    return typeof module === 'string' ? module : undefined;
+    return JSON.parse(last) as string;
   } catch {
     return undefined;
   }
@@ -201,5 +207,6 @@ export function parseModuleList(text: string, variable: string): Set<string> | u
     }
     names.add(name);
   }
-  return names;
+  // Only separators (`LOG_MODULES_ENABLED=" , "`): as if unset, rather than silencing every module.
+  return names.size === 0 ? undefined : names;
 }

@@ -1,6 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { ObservabilityError } from '../errors/obs-error';
-import { FileSink, type DropReason, type RotationOptions } from '../log-files';
+import { acquireFileSink, releaseFileSink, type DropReason, type FileSink, type RotationOptions } from '../log-files';
 import { checkName, LogLevelControl, type LogLevel, type ResolvedLogLevels } from './log-levels';
 import { buildPinoOptions, createPinoLogger } from './pino-options';
 import type { Redactor } from './redact';
@@ -105,6 +105,21 @@ function reopenOnSighup(reopen: () => void): () => void {
   };
 }
 
+/** `destination.flush(cb)` where there is one (files, SonicBoom), else a synchronous flush; `done` is called once. */
+function flushAsync(destination: DestinationStream, done: () => void): void {
+  const flush = (destination as { flush?: (cb: (err?: Error) => void) => void }).flush;
+  if (typeof flush !== 'function') {
+    flushDestination(destination as Flushable);
+    done();
+    return;
+  }
+  try {
+    flush.call(destination, () => done());
+  } catch {
+    done();
+  }
+}
+
 type Flushable = { flushSync?: () => void; _writing?: unknown; _len?: unknown };
 
 function flushDestination(stream: Flushable): void {
@@ -153,7 +168,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
   const pretty = resolved.logFormat === 'pretty' ? loadPretty() : undefined;
 
   function openFile(target: FileTarget, destination: string): FileSink {
-    const sink = new FileSink({
+    const sink = acquireFileSink({
       path: target.path,
       mode: target.mode,
       rotation: target.rotation,
@@ -170,13 +185,23 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     const levels = new LogLevelControl(resolved.levels);
     const errorSink = resolved.errorFile === undefined ? undefined : openFile(resolved.errorFile, 'error');
     /** A destination that also sends lines at error and above to the error file. */
-    const withErrorFile = (stream: DestinationStream): DestinationStream =>
-      errorSink === undefined
-        ? stream
-        : (pino.multistream([
-            { level: TRACE, stream },
-            { level: ERROR, stream: errorSink as unknown as DestinationStream },
-          ]) as unknown as DestinationStream);
+    const withErrorFile = (stream: DestinationStream): DestinationStream => {
+      if (errorSink === undefined) return stream;
+      const multi = pino.multistream([
+        { level: TRACE, stream },
+        { level: ERROR, stream: errorSink as unknown as DestinationStream },
+      ]) as unknown as DestinationStream & { flush?: (cb?: (err?: Error) => void) => void };
+      // pino's logger.flush(cb) calls the destination's flush; multistream has none and would call back at once.
+      multi.flush = (cb) => {
+        let pending = 2;
+        const done = (): void => {
+          if (--pending === 0) cb?.();
+        };
+        flushAsync(stream, done);
+        flushAsync(errorSink as unknown as DestinationStream, done);
+      };
+      return multi;
+    };
 
     let main: DestinationStream;
     if (pretty !== undefined) {
@@ -252,12 +277,12 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       async close() {
         stopReopening();
         flushSync();
-        await Promise.all(sinks.map((sink) => sink.close()));
+        await Promise.all(sinks.map((sink) => releaseFileSink(sink)));
       },
     };
   } catch (err) {
     // Files opened before the failure are closed again: a constructor that throws leaves nothing open.
-    for (const sink of sinks) void sink.close();
+    for (const sink of sinks) void releaseFileSink(sink);
     throw err;
   }
 }

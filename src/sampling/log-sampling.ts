@@ -292,6 +292,8 @@ class RouteBudget {
   /** Lines past the per-second budget since the last one kept 1 in `oneIn`; not reset by the second. */
   overBudget = 0;
   dropped = 0;
+  /** With no `oneIn`: lines dropped since the last kept one, which the next kept line stands for. */
+  owed = 0;
 
   constructor(
     readonly label: string,
@@ -348,7 +350,11 @@ export function buildLogSampler(options: LogSamplingOptions): LogSampler {
     }
     if (budget.inWindow < budget.first) {
       budget.inWindow++;
-      return 1;
+      if (budget.owed === 0) return 1;
+      // A rule without thenOneIn: the first line kept after drops stands for them too, so the re-estimate holds.
+      const rate = 1 + budget.owed;
+      budget.owed = 0;
+      return rate;
     }
     // Keeping the M-th (not the first) of each M: the kept line stands for requests already seen, so the
     // re-estimated count never runs ahead of the real one, and lags it by fewer than M.
@@ -357,6 +363,7 @@ export function buildLogSampler(options: LogSamplingOptions): LogSampler {
       return budget.oneIn;
     }
     budget.dropped++;
+    if (budget.oneIn === 0) budget.owed++;
     return 0;
   }
 

@@ -4,7 +4,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { createObservability } from '../../src';
+import { createLogger, createObservability } from '../../src';
+import { resolveRotationFields } from '../../src/log-files';
+import { resolveChannels } from '../../src/logging/channels-option';
+import { drainLogger } from '../../src/logging/create-logger';
+import { LogCapture } from '../helpers/log-capture';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -104,4 +108,95 @@ test('a destination that cannot take lines (ENOSPC on /dev/full) keeps the app s
   }
   expect(existsSync('/dev/full')).toBe(true);
   expect(statSync('/dev/full').isCharacterDevice()).toBe(true); // never renamed by rotation
+});
+
+describe('every file of the process is complete when it ends', () => {
+  function runFixture(mode: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; dir: string }> {
+    const dir = tempDir();
+    const child = fork(join(__dirname, '..', 'fixtures', 'log-file-exit.js'), [], {
+      env: { PATH: process.env.PATH ?? '', LOG_DIR: dir, EXIT_MODE: mode },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    child.on('message', (m) => {
+      if (m === 'ready') child.kill('SIGTERM');
+    });
+    return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, dir })));
+  }
+
+  test('SIGTERM handled by obs.attach writes out the files of other loggers too (createLogger)', async () => {
+    const { signal, dir } = await runFixture('sigterm');
+    expect(signal).toBe('SIGTERM');
+    expect(lines(join(dir, 'app.log')).filter((l) => l.msg === 'app line')).toHaveLength(50);
+    expect(lines(join(dir, 'jobs.log')).filter((l) => l.msg === 'job line')).toHaveLength(50);
+  }, 30_000);
+
+  test("lines logged in the app's own exit listener are written", async () => {
+    const { code, dir } = await runFixture('exit-listener');
+    expect(code).toBe(3);
+    expect(lines(join(dir, 'jobs.log')).map((l) => l.msg).slice(-2)).toEqual(['job line', 'logged at exit']);
+    expect(lines(join(dir, 'app.log')).map((l) => l.msg).slice(-1)).toEqual(['logged at exit']);
+  }, 30_000);
+});
+
+test('two loggers of one process given the same file share it: no line of either is lost', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'shared.log');
+  const logger = createLogger({ logFile: file, env: {} });
+  const obs = createObservability({ logFile: `${dir}/./shared.log`, env: {} });
+  for (let i = 0; i < 200; i++) {
+    logger.info({ i }, 'from createLogger');
+    obs.logger.info({ i }, 'from obs');
+  }
+  await drainLogger(logger);
+  obs.flush();
+  const all = lines(file);
+  expect(all.filter((l) => l.msg === 'from createLogger')).toHaveLength(200);
+  expect(all.filter((l) => l.msg === 'from obs')).toHaveLength(200);
+  obs.close();
+});
+
+test('obs.close() closes the log files of the instance', async () => {
+  const dir = tempDir();
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 20; i++) {
+    const obs = createObservability({ logFile: join(dir, `app-${i}.log`), errorLogFile: join(dir, `error-${i}.log`), env: {} });
+    obs.logger.error('one line');
+    obs.close();
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  expect(fds()).toBeLessThanOrEqual(before + 2);
+  expect(lines(join(dir, 'error-7.log')).map((l) => l.msg)).toEqual(['one line']);
+});
+
+test("logger.flush(callback) with an error file calls back once both files have the line", async () => {
+  const dir = tempDir();
+  const obs = createObservability({ logFile: join(dir, 'app.log'), errorLogFile: join(dir, 'error.log'), env: {} });
+  obs.logger.error('flushed');
+  await new Promise<void>((resolve) => obs.logger.flush(() => resolve()));
+  expect(lines(join(dir, 'app.log')).map((l) => l.msg)).toEqual(['flushed']);
+  expect(lines(join(dir, 'error.log')).map((l) => l.msg)).toEqual(['flushed']);
+  obs.close();
+});
+
+test('a channel rotation override applies over the main rotation, which may be off', () => {
+  const off = resolveRotationFields(false, {});
+  expect(resolveChannels({ s: { file: 'a.log', rotation: { maxFiles: 3 } } }, off, 0o640).get('s')!.file!.rotation).toBe(false);
+  expect(resolveChannels({ s: { file: 'a.log', rotation: { size: '5m' } } }, off, 0o640).get('s')!.file!.rotation).toMatchObject({ maxBytes: 5 * 1024 * 1024 });
+  const main = resolveRotationFields({ size: '1m', compress: false }, {});
+  expect(resolveChannels({ s: { file: 'a.log', rotation: { maxFiles: 3 } } }, main, 0o640).get('s')!.file!.rotation).toMatchObject({
+    maxBytes: 1024 * 1024,
+    maxFiles: 3,
+    compress: false,
+  });
+  expect(resolveChannels({ s: { file: 'a.log', rotation: false } }, main, 0o640).get('s')!.file!.rotation).toBe(false);
+});
+
+test('an empty list of enabled modules is refused; a variable of separators counts as unset', async () => {
+  expect(() => createObservability({ logModulesEnabled: [], env: {} })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+  const capture = new LogCapture();
+  const obs = createObservability({ logDestination: capture, env: { LOG_MODULES_ENABLED: ' , ' } });
+  obs.module('db').info('db info');
+  await capture.waitFor((ls) => ls.length === 1);
+  obs.close();
 });
