@@ -28,19 +28,27 @@ export interface ResolvedLogLevels {
 
 const chindingsSym = pino.symbols.chindingsSym as unknown as symbol;
 
-/** The last `"module":"..."` of a child's bindings text (a later binding wins, as when pino parses them). */
-const MODULE_BINDING = /"module":("(?:[^"\\]|\\.)*")/g;
+const MODULE_KEY = '"module":"';
 
-/** The `module` a child logger's bindings name, read only when its bindings mention one. */
+/**
+ * The `module` a child logger's bindings name: the last `"module":"..."` of its bindings text (a later binding
+ * wins, as when pino parses them), read only when its bindings mention one.
+ */
 function moduleOf(logger: Logger): string | undefined {
   const chindings = (logger as unknown as Record<symbol, unknown>)[chindingsSym];
-  if (typeof chindings !== 'string' || !chindings.includes('"module":')) return undefined;
-  let last: string | undefined;
-  MODULE_BINDING.lastIndex = 0;
-  for (let match = MODULE_BINDING.exec(chindings); match !== null; match = MODULE_BINDING.exec(chindings)) last = match[1];
-  if (last === undefined) return undefined;
+  if (typeof chindings !== 'string') return undefined;
+  const at = chindings.lastIndexOf(MODULE_KEY);
+  if (at === -1) return undefined;
+  const start = at + MODULE_KEY.length;
+  const end = chindings.indexOf('"', start);
+  if (end === -1) return undefined;
+  const raw = chindings.slice(start, end);
+  if (!raw.endsWith('\\') && !raw.includes('\\')) return raw;
+  // Escapes in the name (or a quote inside it): read the JSON string properly.
+  const match = /^((?:[^"\\]|\\.)*)"/.exec(chindings.slice(start));
+  if (match === null) return undefined;
   try {
-    return JSON.parse(last) as string;
+    return JSON.parse(`"${match[1]}"`) as string;
   } catch {
     return undefined;
   }

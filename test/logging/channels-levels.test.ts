@@ -262,6 +262,18 @@ describe('module levels', () => {
     obs.close();
   });
 
+  test('only a real module binding counts: text that looks like one inside another value does not', async () => {
+    const capture = new LogCapture();
+    const obs = createObservability({ logDestination: capture, logLevels: { db: 'debug', web: 'info' }, env: {} });
+    obs.logger.child({ note: 'x","module":"db' }).debug('lookalike debug');
+    obs.logger.child({ module: 'db', note: 'a"b\\c' }).debug('db debug with escapes');
+    obs.logger.child({ module: 'db' }).child({ module: 'web' }).debug('later module wins');
+    obs.logger.info('marker');
+    await capture.waitFor((ls) => ls.some((l) => l.msg === 'marker'));
+    expect(capture.lines.map((l) => l.msg).sort()).toEqual(['db debug with escapes', 'marker']);
+    obs.close();
+  });
+
   test('createLogger honours module levels too', async () => {
     const capture = new LogCapture();
     const logger = createLogger({ logDestination: capture, logLevels: { db: 'debug' }, logModulesEnabled: ['db'], env: {} });
