@@ -4,7 +4,7 @@ import { buildHealthRegistry, type HealthCheckFn, type HealthCheckOptions } from
 import { HEALTH_OPTION_SCHEMA, resolveHealthOptions, type HealthOptions } from '../health/health-options';
 import { defineCapability } from '../kernel/capability';
 import { runAll } from '../kernel/hooks';
-import { flushAllFileSinks } from '../log-files';
+import { drainAllFileSinks } from '../log-files';
 import { buildHealthEndpoints } from '../router/health-endpoints';
 
 /** Health checks, `/health`, `/health/live`, `/health/ready`, and graceful shutdown. */
@@ -27,7 +27,7 @@ export const healthCapability = defineCapability({
       // signal, and Node runs no 'exit' listener then.
       flush: async () => {
         await kernel.logs.drain();
-        flushAllFileSinks();
+        await drainAllFileSinks();
       },
       closeInstance: () => runAll(hooks.close, report),
       onClosing: () => runAll(hooks.shutdownStarting, report),

@@ -50,57 +50,63 @@ parentPort.on('message', ({ id, source, target, mode, level, chunkBytes }) => {
 `;
 
 type Job = { resolve: () => void; reject: (err: Error) => void };
+/** A compression thread and the jobs sent to it: a thread that ends fails only its own jobs. */
+interface Thread {
+  readonly worker: Worker;
+  readonly jobs: Map<number, Job>;
+}
 
 /**
  * One compression thread for the whole process (every file of every instance), started on first use and ended
  * when idle. Process-wide on purpose: a thread per file or per instance would cost memory for nothing.
  */
-let worker: Worker | undefined;
+let current: Thread | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 let nextId = 0;
-const jobs = new Map<number, Job>();
 
-function failAll(err: Error): void {
-  for (const job of jobs.values()) job.reject(err);
-  jobs.clear();
+function failAll(thread: Thread, err: Error): void {
+  for (const job of thread.jobs.values()) job.reject(err);
+  thread.jobs.clear();
 }
 
-function startWorker(): Worker | undefined {
+function startThread(): Thread | undefined {
+  let worker: Worker;
   try {
-    const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.on('message', (message: { id: number; message?: string; code?: string }) => {
-      const job = jobs.get(message.id);
-      if (job === undefined) return;
-      jobs.delete(message.id);
-      if (message.message === undefined) job.resolve();
-      else job.reject(Object.assign(new Error(message.message), { code: message.code }));
-      if (jobs.size === 0) {
-        w.unref();
-        scheduleIdle();
-      }
-    });
-    w.on('error', (err) => {
-      worker = undefined;
-      failAll(err);
-    });
-    w.on('exit', () => {
-      if (worker === w) worker = undefined;
-      failAll(new Error('the compression thread ended'));
-    });
-    return w;
+    worker = new Worker(WORKER_SOURCE, { eval: true });
   } catch {
     return undefined;
   }
+  const thread: Thread = { worker, jobs: new Map() };
+  worker.on('message', (message: { id: number; message?: string; code?: string }) => {
+    const job = thread.jobs.get(message.id);
+    thread.jobs.delete(message.id);
+    if (job !== undefined) {
+      if (message.message === undefined) job.resolve();
+      else job.reject(Object.assign(new Error(message.message), { code: message.code }));
+    }
+    if (thread.jobs.size === 0) {
+      // Idle: it no longer keeps the process alive, and ends after a while.
+      worker.unref();
+      if (current === thread) scheduleIdle(thread);
+    }
+  });
+  const ended = (err: Error): void => {
+    if (current === thread) current = undefined;
+    failAll(thread, err);
+  };
+  worker.on('error', ended);
+  worker.on('exit', () => ended(new Error('the compression thread ended')));
+  return thread;
 }
 
-function scheduleIdle(): void {
+function scheduleIdle(thread: Thread): void {
   if (idleTimer !== undefined) clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
     idleTimer = undefined;
-    if (jobs.size === 0 && worker !== undefined) {
-      const w = worker;
-      worker = undefined;
-      void w.terminate();
+    if (current === thread && thread.jobs.size === 0) {
+      // Forgotten first: a job arriving before the thread has ended starts a new one.
+      current = undefined;
+      void thread.worker.terminate();
     }
   }, IDLE_MS);
   idleTimer.unref();
@@ -113,18 +119,18 @@ async function compressInThreadPool(source: string, target: string, mode: number
 
 /** Writes `source` gzipped to `target` (created with `mode`), off the request thread. */
 export function gzipTo(source: string, target: string, mode: number): Promise<void> {
-  worker ??= startWorker();
-  const w = worker;
-  if (w === undefined) return compressInThreadPool(source, target, mode);
+  current ??= startThread();
+  const thread = current;
+  if (thread === undefined) return compressInThreadPool(source, target, mode);
   if (idleTimer !== undefined) {
     clearTimeout(idleTimer);
     idleTimer = undefined;
   }
   const id = nextId++;
   // Referenced while it has work, so a process ending on its own finishes compressing first.
-  w.ref();
+  thread.worker.ref();
   return new Promise<void>((resolve, reject) => {
-    jobs.set(id, { resolve, reject });
-    w.postMessage({ id, source, target, mode, level: GZIP_LEVEL, chunkBytes: CHUNK_BYTES });
+    thread.jobs.set(id, { resolve, reject });
+    thread.worker.postMessage({ id, source, target, mode, level: GZIP_LEVEL, chunkBytes: CHUNK_BYTES });
   });
 }

@@ -75,6 +75,22 @@ const OPEN_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT;
 /** For files written in place rather than at positions of their own (see {@link inPlace}). */
 const APPEND_FLAGS = OPEN_FLAGS | fs.constants.O_APPEND;
 
+/** 1 or 2 when `stats` is the file of the process's stdout or stderr, else undefined. */
+function stdioOf(stats: fs.Stats): number | undefined {
+  for (const fd of [1, 2]) {
+    try {
+      const std = fs.fstatSync(fd);
+      if (std.dev === stats.dev && std.ino === stats.ino) return fd;
+    } catch {
+      // No such descriptor.
+    }
+  }
+  return undefined;
+}
+
+/** Descriptors the sink writes through but never closes (the process's stdout and stderr). */
+const isStdio = (fd: number): boolean => fd >= 0 && fd <= 2;
+
 /**
  * Whether an open file is one this sink owns: a regular file, reached by its own path (not a symlink), that is not
  * the process's stdout or stderr (`logFile: '/dev/stdout'` while stdout is redirected to a file). Only such a file
@@ -85,17 +101,9 @@ function inPlace(path: string, stats: fs.Stats): boolean {
   try {
     if (fs.lstatSync(path).isSymbolicLink()) return false;
   } catch {
-    return false;
+    // The path was renamed or deleted since it was opened (a rotation, logrotate): the file opened is still ours.
   }
-  for (const fd of [1, 2]) {
-    try {
-      const std = fs.fstatSync(fd);
-      if (std.dev === stats.dev && std.ino === stats.ino) return false;
-    } catch {
-      // No such descriptor.
-    }
-  }
-  return true;
+  return stdioOf(stats) === undefined;
 }
 
 const fsOpen = promisify(fs.open);
@@ -319,8 +327,16 @@ export class FileSink extends EventEmitter {
 
     const file = this.openSyncOrThrow();
     let rotation = checkRotation(options.rotation);
-    // Only regular files rotate: renaming /dev/null or a FIFO would be a disaster.
-    if (!file.regular) rotation = false;
+    // Only a regular file of its own rotates: renaming /dev/null, a FIFO, a symlink or the process's stdout would
+    // be a disaster. Said once, as a rotation asked for is then not done.
+    if (!file.regular && rotation !== false) {
+      rotation = false;
+      // A device or a pipe is plainly not rotated; a regular file behind a symlink or stdout might be expected to.
+      if (file.shared) this.warnFn(
+        `express-observability: log file ${JSON.stringify(this.path)} (destination ${this.destination}) is not a regular file of its own ` +
+          '(a symlink, or the process\'s stdout or stderr): it is appended to and never rotated',
+        );
+    }
     this.rotation = rotation;
     this.maxBytes = rotation === false ? 0 : rotation.maxBytes;
     this.intervalMs = rotation === false ? 0 : rotation.intervalMs;
@@ -365,7 +381,7 @@ export class FileSink extends EventEmitter {
       this.drop('buffer_full', 1, `more than ${this.maxBufferedBytes} bytes are waiting to be written`);
       return true;
     }
-    if (this.rotates) {
+    if (this.rotates && !this.exiting && this.regular) {
       let rotate = this.sizeRotation && this.assigned > 0 && this.assigned + bytes > this.maxBytes;
       if (this.intervalRotation) {
         const now = this.now();
@@ -556,21 +572,26 @@ export class FileSink extends EventEmitter {
     }
   }
 
-  private startWrite(chunk: Chunk): void {
-    if (this.regular && this.truncateTo === -1) {
-      // Another program truncated the file (logrotate's copytruncate): writing at the old offset would fill the
-      // start with NUL bytes. One fstat per batch, on an open descriptor (no disk access).
-      try {
-        const size = fs.fstatSync(this.fd).size;
-        if (size < this.position) {
-          this.position = size;
-          if (this.pendingRotations === 0) this.assigned = size + this.pendingBytes;
-          this.warn(() => 'the log file was truncated by another program (copytruncate): writing goes on at its new end');
-        }
-      } catch {
-        // The write below reports a descriptor that no longer works.
+  /**
+   * Another program truncated the file (logrotate's copytruncate): writing at the old offset would fill the start
+   * with NUL bytes, so writing goes on at the new end. One fstat per batch, on an open descriptor (no disk access).
+   */
+  private followTruncation(): void {
+    if (!this.regular || this.truncateTo !== -1 || this.fd === -1) return;
+    try {
+      const size = fs.fstatSync(this.fd).size;
+      if (size < this.position) {
+        this.position = size;
+        if (this.pendingRotations === 0) this.assigned = size + this.pendingBytes;
+        this.warn(() => 'the log file was truncated by another program (copytruncate): writing goes on at its new end');
       }
+    } catch {
+      // The write reports a descriptor that no longer works.
     }
+  }
+
+  private startWrite(chunk: Chunk): void {
+    this.followTruncation();
     const flight: InFlight = { chunk, data: Buffer.from(chunk.text), fd: this.fd, start: this.position, done: 0 };
     this.inFlight = flight;
     this.writing = true;
@@ -614,7 +635,9 @@ export class FileSink extends EventEmitter {
       }
       this.writing = false;
       this.inFlight = null;
-      this.position = flight.start + flight.data.length;
+      // The file may have been replaced while the batch was in flight (a reopen, a rotation): its position is
+      // then the new file's own.
+      if (flight.fd === this.fd) this.position = flight.start + flight.data.length;
       this.pendingBytes -= flight.chunk.bytes;
       this.afterIo();
       return;
@@ -683,6 +706,8 @@ export class FileSink extends EventEmitter {
       return;
     }
     const bytes = data ?? Buffer.from(chunk.text);
+    // A batch written again at its own position (data given) keeps it; any other follows a truncation.
+    if (data === undefined) this.followTruncation();
     let done = 0;
     try {
       if (this.truncateTo !== -1 && this.regular) {
@@ -765,12 +790,14 @@ export class FileSink extends EventEmitter {
       if (!regular) {
         fs.closeSync(fd);
         fd = -1;
-        fd = fs.openSync(this.path, APPEND_FLAGS, this.mode);
+        // The process's own stdout or stderr file: written through that descriptor, so its lines and the
+        // process's own output share one offset (a `>` redirect is not opened in append mode).
+        fd = stdioOf(stats) ?? fs.openSync(this.path, APPEND_FLAGS, this.mode);
         stats = fs.fstatSync(fd);
       }
       return { fd, size: stats.size, ino: stats.ino, dev: stats.dev, regular, shared: !regular && stats.isFile(), mtimeMs: stats.mtimeMs };
     } catch (err) {
-      if (fd !== -1) fs.closeSync(fd);
+      if (fd !== -1 && !isStdio(fd)) fs.closeSync(fd);
       throw err;
     }
   }
@@ -800,12 +827,12 @@ export class FileSink extends EventEmitter {
       if (!regular) {
         fs.closeSync(fd);
         fd = -1;
-        fd = await fsOpen(this.path, APPEND_FLAGS, this.mode);
+        fd = stdioOf(stats) ?? (await fsOpen(this.path, APPEND_FLAGS, this.mode));
         stats = await fsFstat(fd);
       }
       return { fd, size: stats.size, ino: stats.ino, dev: stats.dev, regular, shared: !regular && stats.isFile(), mtimeMs: stats.mtimeMs };
     } catch (err) {
-      if (fd !== -1) fs.close(fd, () => undefined);
+      if (fd !== -1 && !isStdio(fd)) fs.close(fd, () => undefined);
       throw err;
     }
   }
@@ -813,7 +840,7 @@ export class FileSink extends EventEmitter {
   /** Makes `file` the one written to; the previous descriptor is closed once no write on it is in flight. */
   private useFile(file: OpenFile): void {
     if (this.finished) {
-      fs.close(file.fd, () => undefined);
+      if (!isStdio(file.fd)) fs.close(file.fd, () => undefined);
       return;
     }
     if (this.fd !== -1) this.retire(this.fd);
@@ -838,7 +865,7 @@ export class FileSink extends EventEmitter {
 
   private closeRetired(): void {
     if (this.writing || this.retiredFds.length === 0) return;
-    for (const fd of this.retiredFds) fs.close(fd, () => undefined);
+    for (const fd of this.retiredFds) if (!isStdio(fd)) fs.close(fd, () => undefined);
     this.retiredFds = [];
   }
 
@@ -927,6 +954,8 @@ export class FileSink extends EventEmitter {
       const gone = err !== null ? errorCode(err) === 'ENOENT' : stats.ino !== this.ino || stats.dev !== this.dev;
       if (gone) {
         this.reopen();
+      } else if (err === null && this.regular && !this.writing && stats.size < this.position) {
+        this.followTruncation();
       } else if (err === null && this.regular && !this.writing && this.truncateTo === -1 && stats.size > this.position && !this.sharedWarned) {
         this.sharedWarned = true;
         this.warn(() => 'another process is writing to this file too, and lines of one overwrite lines of the other: give each process its own file');

@@ -1,6 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { ObservabilityError } from '../errors/obs-error';
-import { acquireFileSink, releaseFileSink, type DropReason, type FileSink, type RotationOptions } from '../log-files';
+import { acquireFileSink, registerExitFlush, unregisterExitFlush, type DropReason, type FileSink, type RotationOptions, type SinkLease, type SyncFlushable } from '../log-files';
 import { checkName, LogLevelControl, type LogLevel, type ResolvedLogLevels } from './log-levels';
 import { buildPinoOptions, createPinoLogger } from './pino-options';
 import type { Redactor } from './redact';
@@ -164,11 +164,14 @@ function loadPretty(): (opts: Record<string, unknown>) => DestinationStream {
  */
 export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor, hooks: LogOutputHooks = {}): LogOutputs {
   const sinks: FileSink[] = [];
+  const leases: SinkLease[] = [];
   const others: Flushable[] = [];
+  /** Library stdout destinations, flushed with the files at exit and at a re-raised shutdown signal. */
+  const registered: SyncFlushable[] = [];
   const pretty = resolved.logFormat === 'pretty' ? loadPretty() : undefined;
 
   function openFile(target: FileTarget, destination: string): FileSink {
-    const sink = acquireFileSink({
+    const lease = acquireFileSink({
       path: target.path,
       mode: target.mode,
       rotation: target.rotation,
@@ -177,8 +180,9 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       flushIntervalMs: FLUSH_INTERVAL_MS,
       onDrop: hooks.onDrop === undefined ? undefined : (reason: DropReason, lines: number) => hooks.onDrop!(destination, reason, lines),
     });
-    sinks.push(sink);
-    return sink;
+    leases.push(lease);
+    sinks.push(lease.sink);
+    return lease.sink;
   }
 
   try {
@@ -223,6 +227,13 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       // Asynchronous, batched writes keep the request path free of a system call per line.
       main = pino.destination({ dest: 1, sync: false, minLength: WRITE_BATCH_BYTES, periodicFlush: FLUSH_INTERVAL_MS });
       others.push(main as Flushable);
+      const stdout = main as Flushable;
+      const entry: SyncFlushable = {
+        flushSync: () => flushDestination(stdout),
+        drain: (timeoutMs = 2000) => drainSonicBoom(stdout, performance.now() + timeoutMs),
+      };
+      registerExitFlush(entry);
+      registered.push(entry);
     }
     const logger = createPinoLogger(buildPinoOptions(resolved, redactor, undefined, levels.onChild), withErrorFile(main));
     levels.addRoot(logger);
@@ -259,6 +270,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     function reopen(): void {
       for (const sink of sinks) sink.reopen();
     }
+    let closing: Promise<void> | undefined;
     const stopReopening = hooks.reopenOnSighup !== false && sinks.length > 0 ? reopenOnSighup(reopen) : () => undefined;
 
     return {
@@ -274,15 +286,21 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
         ]);
       },
       reopen,
-      async close() {
-        stopReopening();
-        flushSync();
-        await Promise.all(sinks.map((sink) => releaseFileSink(sink)));
+      close() {
+        // Once: a second call must not give back another user's share of a file.
+        closing ??= (async () => {
+          stopReopening();
+          flushSync();
+          for (const entry of registered) unregisterExitFlush(entry);
+          await Promise.all(leases.map((lease) => lease.release()));
+        })();
+        return closing;
       },
     };
   } catch (err) {
     // Files opened before the failure are closed again: a constructor that throws leaves nothing open.
-    for (const sink of sinks) void releaseFileSink(sink);
+    for (const lease of leases) void lease.release();
+    for (const entry of registered) unregisterExitFlush(entry);
     throw err;
   }
 }

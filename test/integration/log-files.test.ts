@@ -111,20 +111,23 @@ test('a destination that cannot take lines (ENOSPC on /dev/full) keeps the app s
 });
 
 describe('every file of the process is complete when it ends', () => {
-  function runFixture(mode: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; dir: string }> {
+  function runFixture(mode: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; dir: string; stdout: string }> {
     const dir = tempDir();
     const child = fork(join(__dirname, '..', 'fixtures', 'log-file-exit.js'), [], {
       env: { PATH: process.env.PATH ?? '', LOG_DIR: dir, EXIT_MODE: mode },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => (stdout += String(chunk)));
     child.on('message', (m) => {
       if (m === 'ready') child.kill('SIGTERM');
     });
-    return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, dir })));
+    return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, dir, stdout })));
   }
 
-  test('SIGTERM handled by obs.attach writes out the files of other loggers too (createLogger)', async () => {
-    const { signal, dir } = await runFixture('sigterm');
+  test('SIGTERM handled by obs.attach writes out the files and stdout of other loggers too (createLogger)', async () => {
+    const { signal, dir, stdout } = await runFixture('sigterm');
+    expect(stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)).filter((l) => l.msg === 'stdout line')).toHaveLength(50);
     expect(signal).toBe('SIGTERM');
     expect(lines(join(dir, 'app.log')).filter((l) => l.msg === 'app line')).toHaveLength(50);
     expect(lines(join(dir, 'jobs.log')).filter((l) => l.msg === 'job line')).toHaveLength(50);
@@ -153,6 +156,36 @@ test('two loggers of one process given the same file share it: no line of either
   expect(all.filter((l) => l.msg === 'from createLogger')).toHaveLength(200);
   expect(all.filter((l) => l.msg === 'from obs')).toHaveLength(200);
   obs.close();
+});
+
+test('a file shared by two instances: closing one (twice) leaves it open for the other, and drops count in both', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'shared.log');
+  const a = createObservability({ logFile: file, env: {} });
+  const b = createObservability({ logFile: file, env: {} });
+  a.close();
+  a.close();
+  for (let i = 0; i < 10; i++) b.logger.info({ i }, 'from b');
+  b.flush();
+  expect(lines(file).filter((l) => l.msg === 'from b')).toHaveLength(10);
+  b.close();
+  const full1 = createObservability({ logFile: '/dev/full', logRotation: false, env: {} });
+  const full2 = createObservability({ logFile: '/dev/full', logRotation: false, env: {} });
+  const write = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    full2.logger.info('dropped');
+    full2.flush();
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    process.stderr.write = write;
+  }
+  const dropped = async (obs: typeof full1) =>
+    ((await obs.registry.getSingleMetricAsString('log_lines_dropped_total')).match(/reason="no_space"\} (\d+)/) ?? [])[1];
+  expect(await dropped(full1)).toBe('1');
+  expect(await dropped(full2)).toBe('1');
+  full1.close();
+  full2.close();
 });
 
 test('obs.close() closes the log files of the instance', async () => {

@@ -40,13 +40,28 @@ test('a file truncated by another program (logrotate copytruncate) is written fr
   expect(linesOf(text).map((l) => JSON.parse(l).n)).toEqual([1000, 1001, 1002]);
 });
 
+test('after a copytruncate, a synchronous flush (exit, crash, obs.flush) also writes from the new end', async () => {
+  const path = join(dir(), 'app.log');
+  const sink = open({ path, rotation: { ...NO_RETENTION, maxBytes: 1 << 20 } });
+  for (let i = 0; i < 500; i++) sink.write(line(i));
+  await sink.drain();
+  truncateSync(path, 0);
+  sink.write(line(500));
+  sink.flushSync();
+  const text = readFileSync(path, 'utf8');
+  expect(text.includes('\u0000')).toBe(false);
+  expect(linesOf(text).map((l) => JSON.parse(l).n)).toEqual([500]);
+});
+
 test('a path that is a symlink is appended to and never renamed, however small the rotation size', async () => {
   const d = dir();
   const target = join(d, 'real.log');
   writeFileSync(target, 'existing line\n');
   const link = join(d, 'link.log');
   symlinkSync(target, link);
-  const sink = open({ path: link, rotation: { ...NO_RETENTION, maxBytes: 1024 } });
+  const warnings: string[] = [];
+  const sink = open({ path: link, rotation: { ...NO_RETENTION, maxBytes: 1024 }, warn: (m) => warnings.push(m) });
+  expect(warnings).toEqual([expect.stringContaining('never rotated')]);
   for (let i = 0; i < 200; i++) sink.write(line(i));
   await sink.drain();
   expect(lstatSync(link).isSymbolicLink()).toBe(true);
@@ -56,10 +71,13 @@ test('a path that is a symlink is appended to and never renamed, however small t
   expect(lines.slice(1).map((l) => JSON.parse(l).n)).toEqual(Array.from({ length: 200 }, (_, i) => i));
 });
 
-test("the process's own stdout file given as the log file is appended to in turn with stdout, never rotated", () => {
+test.each([
+  ['appending (>>)', 'a'],
+  ['truncating (>)', 'w'],
+])("the process's own stdout file, redirected %s, given as the log file: written in turn with stdout, never rotated", (_name, flag) => {
   const d = dir();
   const out = join(d, 'out.log');
-  const fd = openSync(out, 'a');
+  const fd = openSync(out, flag);
   const script = `
     require('ts-node').register({ transpileOnly: true, project: ${JSON.stringify(join(__dirname, '..', '..', 'tsconfig.json'))} });
     const { FileSink } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'log-files', 'index.ts'))});
