@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'bare,full,peer,requestId,httpLog,metrics,slow').split(',');
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'bare,full,fullAppend,peer,requestId,httpLog,metrics,slow').split(',');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
@@ -103,6 +103,12 @@ if (byName.full) {
     const oursAdded = byName.full.cpuUsPerRequest - bare;
     const peerAdded = byName.peer.cpuUsPerRequest - bare;
     verdicts.push(['full suite adds <= half the CPU/request of the peer stack', oursAdded <= peerAdded / 2, `${fmt(oursAdded, 1)} µs vs ${fmt(peerAdded, 1)} µs`]);
+  }
+  if (byName.fullAppend) {
+    // The rotating file (with its defaults) against pino's own file destination, each as a ratio to bare from the
+    // same rounds.
+    const ratio = byName.full.cpuRatioToBare / byName.fullAppend.cpuRatioToBare;
+    verdicts.push(['full suite logging to its rotating file: CPU/request <= 1.05x the same suite writing to pino.destination', ratio <= 1.05, `${fmt(ratio, 3)}x`]);
   }
 }
 console.log('\nVerdicts:');

@@ -36,9 +36,9 @@ switch (variant) {
     app.use(obs.errorHandler);
     break;
   }
-  case 'fullNoGzip': {
-    // The full suite writing to its rotating file without compressing rotated files.
-    obs = lib.createObservability({ serviceName: 'bench', logFile, logRotation: { compress: false } });
+  case 'fullGzip': {
+    // The full suite writing to its rotating file, rotated files compressed.
+    obs = lib.createObservability({ serviceName: 'bench', logFile, logRotation: { compress: true } });
     app.use(obs.middleware);
     app.use(obs.router);
     route(app);

@@ -27,21 +27,22 @@ export interface LogRotationOptions {
   readonly maxFiles?: number;
   /** Rotated files older than this many days (last modified) are deleted. 0: kept forever. Env `LOG_RETENTION_DAYS`. Default 30. */
   readonly retentionDays?: number;
-  /** Compress rotated files with gzip (`.gz`), in the background. Env `LOG_COMPRESS`. Default `true`. */
+  /** Compress rotated files with gzip (`.gz`), in the background. Env `LOG_COMPRESS`. Default `false`. */
   readonly compress?: boolean;
 }
 
 /**
- * Defaults of {@link LogRotationOptions}: a configured log file rotates at 10 MiB, keeps 5 compressed rotated files
- * and deletes rotated files older than 30 days, so that it never fills the disk (at most about 60 MiB of logs,
- * less once compressed).
+ * Defaults of {@link LogRotationOptions}: a configured log file rotates at 10 MiB, keeps 5 rotated files and deletes
+ * rotated files older than 30 days, so that it never fills the disk (at most about 60 MiB of logs). Compression is
+ * off by default, as with logrotate, winston-daily-rotate-file and pino-roll: it costs CPU in the serving process
+ * (`npm run bench:http`, variant `fullGzip`); turn it on with `compress: true` or `LOG_COMPRESS=true`.
  */
 export const LOG_ROTATION_DEFAULTS = Object.freeze({
   size: '10m',
   interval: false,
   maxFiles: 5,
   retentionDays: 30,
-  compress: true,
+  compress: false,
 } as const satisfies Required<LogRotationOptions>);
 
 /** Permission bits of created log files by default: read and write for the owner, read for the group (logs carry personal data). */

@@ -54,7 +54,7 @@ export interface LoggerOptions {
    * Rotation and retention of `logFile`, the error file and channel files: `{ size, interval, maxFiles,
    * retentionDays, compress }`, or `false` to append to one file forever. Env `LOG_ROTATION_SIZE`,
    * `LOG_ROTATION_INTERVAL`, `LOG_MAX_FILES`, `LOG_RETENTION_DAYS`, `LOG_COMPRESS`. Default `{ size: '10m',
-   * interval: false, maxFiles: 5, retentionDays: 30, compress: true }`.
+   * interval: false, maxFiles: 5, retentionDays: 30, compress: false }`.
    */
   readonly logRotation?: LogRotationOptions | false;
   /** Permissions of created log files, as a number (`0o640`) or octal text (`'640'`). Env `LOG_FILE_MODE`. Default `0o640`. */

@@ -67,9 +67,9 @@ describe('parseInterval', () => {
 
 describe('resolveRotation', () => {
   it('rotates a configured file by default: 10 MiB, 5 files, 30 days, compressed', () => {
-    expect(resolveRotation(undefined, {})).toEqual({ maxBytes: 10 * 1024 ** 2, intervalMs: 0, maxFiles: 5, maxAgeMs: 30 * DAY, compress: true });
+    expect(resolveRotation(undefined, {})).toEqual({ maxBytes: 10 * 1024 ** 2, intervalMs: 0, maxFiles: 5, maxAgeMs: 30 * DAY, compress: false });
     expect(resolveRotation({}, {})).toEqual(resolveRotation(undefined, {}));
-    expect(LOG_ROTATION_DEFAULTS).toEqual({ size: '10m', interval: false, maxFiles: 5, retentionDays: 30, compress: true });
+    expect(LOG_ROTATION_DEFAULTS).toEqual({ size: '10m', interval: false, maxFiles: 5, retentionDays: 30, compress: false });
     expect(Object.isFrozen(LOG_ROTATION_DEFAULTS)).toBe(true);
   });
 
