@@ -60,6 +60,13 @@ export interface Observability {
   readonly middleware: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
   /** Monitoring endpoints (`/metrics`); mount anywhere, its routes are left out of HTTP logs and metrics. */
   readonly router: MonitoringRouter;
+  /**
+   * Adds fields (`{ userId, tenantId }`) to the current request: every later line of the request carries them,
+   * the completion line included, redacted. At most 32 fields and 4096 bytes; text, finite numbers, booleans or
+   * null. Never throws: what cannot be taken is left out and logged once (a warning on `obs.logger`).
+   * @returns whether every field was taken.
+   */
+  setRequestFields(fields: Readonly<Record<string, unknown>>): boolean;
   /** Error middleware; mount last. */
   readonly errorHandler: ErrorMiddleware;
   /** Context-aware pino logger: inside a request its lines carry the request id. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EnvSource } from '../config/env';
 import { middlewareCalledAsFactory } from '../config/validate-options';
 import { buildRequestContext, runWithContext } from '../context/request-context';
+import { applyRequestFields, type RequestFieldsProblem } from '../context/request-fields';
 import { defineCapability } from '../kernel/capability';
 import { buildHttpMetrics } from '../metrics/http-metrics';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from '../metrics/metrics-options';
@@ -187,7 +188,16 @@ export const httpCapability = defineCapability({
     });
     hooks.close.push(() => slow.close());
 
+    /** Each kind of bad call is logged once per instance; the request goes on. */
+    const reported = new Set<RequestFieldsProblem>();
+    const reportFields = (problem: RequestFieldsProblem, detail: string): void => {
+      if (reported.has(problem)) return;
+      reported.add(problem);
+      logger.warn({ problem }, `request fields ignored: ${detail} (logged once)`);
+    };
+
     return {
+      setRequestFields: (fields: Readonly<Record<string, unknown>>) => applyRequestFields(fields, reportFields),
       middleware: observabilityMiddleware,
       errorHandler,
     };

@@ -17,7 +17,15 @@ export interface RequestContext {
   readonly method: string;
   /** `performance.now()` when the request entered the middleware. */
   readonly startTime: number;
+  /**
+   * Fields added with `setRequestFields()` (a user id, a tenant), on every later line of the request; undefined
+   * until the first call. A frozen object, replaced on each call: write through `setRequestFields()`.
+   */
+  fields?: Readonly<Record<string, RequestFieldValue>> | undefined;
 }
+
+/** What a request field may hold: text (cut to 1024 characters), a finite number, a boolean or null. */
+export type RequestFieldValue = string | number | boolean | null;
 
 /**
  * The one store shared by every piece of this library, so standalone pieces (`requestId()`, `createLogger()`)
@@ -47,6 +55,7 @@ export function buildRequestContext(req: IncomingMessage, requestId: string, sta
     spanId: trace?.spanId,
     method: req.method ?? 'GET',
     startTime,
+    fields: undefined,
   };
 }
 

@@ -64,6 +64,8 @@ function requestContextMixin(): Bindings {
     bindings.traceId = ctx.traceId;
     bindings.spanId = ctx.spanId;
   }
+  // Request fields (setRequestFields) after the ids; the log call's own fields come after them and win.
+  if (ctx.fields !== undefined) Object.assign(bindings, ctx.fields);
   return bindings;
 }
 const NO_CONTEXT: Bindings = Object.freeze({}) as Bindings;

@@ -203,15 +203,16 @@ export function buildHttpLogWriter(
     // context is current, and the logger's mixin must not lend it that request's trace. They follow reqId, where
     // the mixin puts them on app lines.
     const ctx = done.state.context;
-    const line: Record<string, unknown> = {
-      reqId: req.id,
-      traceId: ctx?.traceId,
-      spanId: ctx?.spanId,
-      req: reqInfo,
-      // An aborted line never carries a size, even when a response (body-parser's 400 for a mid-upload abort) was sent.
-      res: summariseResponse(res, statusCode, finished && !aborted),
-      responseTime: Math.round(done.durationMs * 1000) / 1000,
-    };
+    // An aborted line never carries a size, even when a response (body-parser's 400 for a mid-upload abort) was sent.
+    const resInfo = summariseResponse(res, statusCode, finished && !aborted);
+    const responseTime = Math.round(done.durationMs * 1000) / 1000;
+    // Request fields (setRequestFields) follow the ids, as on every other line of the request, redacted. Two
+    // literals rather than one object extended later: the common case allocates one object of one shape.
+    const fields = ctx?.fields;
+    const line: Record<string, unknown> =
+      fields === undefined
+        ? { reqId: req.id, traceId: ctx?.traceId, spanId: ctx?.spanId, req: reqInfo, res: resInfo, responseTime }
+        : { reqId: req.id, traceId: ctx?.traceId, spanId: ctx?.spanId, ...redactor.redact(fields), req: reqInfo, res: resInfo, responseTime };
     if (sampleRate > 1) line.sampleRate = sampleRate;
     if (aborted) line.aborted = true;
     if (failed) line.err = serializeError(done.state.error, redactor);

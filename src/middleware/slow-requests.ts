@@ -154,12 +154,11 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
 /** The fields identifying a request on its "request still running" and "slow request" lines. */
 export function slowLineFields(req: IncomingMessage, route: string | undefined, redactor: Redactor): Record<string, unknown> {
   const ctx = peekState(req)?.context;
-  return {
-    reqId: req.id,
-    traceId: ctx?.traceId,
-    spanId: ctx?.spanId,
-    req: { method: req.method, url: loggedUrl(req, redactor), route: route ?? null },
-  };
+  const fields: Record<string, unknown> = { reqId: req.id, traceId: ctx?.traceId, spanId: ctx?.spanId };
+  // Written from a timer, outside the request's context: its fields (setRequestFields) are added here.
+  if (ctx?.fields !== undefined) Object.assign(fields, redactor.redact(ctx.fields));
+  fields.req = { method: req.method, url: loggedUrl(req, redactor), route: route ?? null };
+  return fields;
 }
 
 /**
