@@ -67,6 +67,11 @@ export interface Observability {
    * @returns whether every field was taken.
    */
   setRequestFields(fields: Readonly<Record<string, unknown>>): boolean;
+  /**
+   * 404 for requests no route matched: mount it after the routes, before `errorHandler`. Answers in `errorFormat`
+   * (JSON by default, or RFC 9457 `application/problem+json`) with the request id, instead of Express's HTML page.
+   */
+  readonly notFoundHandler: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
   /** Error middleware; mount last. */
   readonly errorHandler: ErrorMiddleware;
   /** Context-aware pino logger: inside a request its lines carry the request id. */

@@ -9,6 +9,7 @@ import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } fro
 import { describeCompletion, type CompletedRequest } from '../middleware/completion';
 import {
   buildErrorHandler,
+  buildNotFoundHandler,
   ERROR_HANDLER_OPTION_SCHEMA,
   resolveErrorHandlerOptions,
   type ErrorHandlerOptions,
@@ -88,6 +89,7 @@ export const httpCapability = defineCapability({
     if (sampler !== undefined) registerSampledOutCounter(kernel.registry, sampler);
     const writer = buildHttpLogWriter(logger, resolved.httpLog, redactor, resolved.requestId.requestIdHeader, sampler);
     const errorHandler = buildErrorHandler(resolved.errorHandler, logger, redactor);
+    const notFoundHandler = buildNotFoundHandler(resolved.errorHandler, logger);
     const metrics = buildHttpMetrics({ ...resolved.metrics, registry: kernel.registry }, store, logger);
     const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
     const slow = buildSlowRequestMonitor(resolved.slow, {
@@ -200,6 +202,7 @@ export const httpCapability = defineCapability({
       setRequestFields: (fields: Readonly<Record<string, unknown>>) => applyRequestFields(fields, reportFields),
       middleware: observabilityMiddleware,
       errorHandler,
+      notFoundHandler,
     };
   },
 });

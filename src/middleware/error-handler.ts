@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { envString, type EnvSource } from '../config/env';
+import { envEnum, envString, type EnvSource } from '../config/env';
 import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
 import type { Redactor } from '../logging/redact';
@@ -15,6 +15,34 @@ export interface ErrorHandlerOptions {
    * so a production deployment, or one where `NODE_ENV` is unset, never leaks internals.
    */
   readonly exposeErrorDetails?: boolean;
+  /**
+   * Body of error responses (the error handler's and the 404 handler's): `'json'` sends
+   * `{ "error": { "message", "requestId" } }`; `'problem+json'` sends an RFC 9457 problem (`type`, `title`,
+   * `status`, `detail`, `instance`, plus `requestId`) as `application/problem+json`. Env `ERROR_FORMAT`.
+   * Default `'json'`.
+   */
+  readonly errorFormat?: ErrorFormat;
+  /**
+   * Shapes the error body: called with what the default body is made of (and the default body itself) and the
+   * request; its return value is sent as JSON. If it throws, returns `undefined` or something JSON cannot write,
+   * the default body is sent and the failure logged once. Default: none.
+   */
+  readonly errorBody?: (info: ErrorBodyInfo, req: IncomingMessage) => unknown;
+}
+
+export const ERROR_FORMATS = ['json', 'problem+json'] as const;
+export type ErrorFormat = (typeof ERROR_FORMATS)[number];
+
+/** What an error body is made of, handed to the `errorBody` hook. */
+export interface ErrorBodyInfo {
+  readonly status: number;
+  /** The message the client may see: the error's for 4xx (unless `expose: false`), the reason phrase for 5xx unless details are exposed. */
+  readonly message: string;
+  readonly requestId: string | undefined;
+  /** What was thrown (undefined for a 404 of the not-found handler). Never send it as it is. */
+  readonly error: unknown;
+  /** The body that is sent without a hook. */
+  readonly defaultBody: unknown;
 }
 
 /** Options of the standalone {@link errorHandler}. */
@@ -25,16 +53,92 @@ export interface StandaloneErrorHandlerOptions extends ErrorHandlerOptions, Logg
 
 export interface ResolvedErrorHandlerOptions {
   readonly exposeErrorDetails: boolean;
+  readonly errorFormat: ErrorFormat;
+  readonly errorBody: ((info: ErrorBodyInfo, req: IncomingMessage) => unknown) | undefined;
 }
 
 export const ERROR_HANDLER_OPTION_SCHEMA: OptionSchema = Object.freeze({
   exposeErrorDetails: { type: 'boolean' },
+  errorFormat: { type: 'enum', values: ERROR_FORMATS },
+  errorBody: { type: 'function' },
 });
 
 export function resolveErrorHandlerOptions(options: ErrorHandlerOptions, env: EnvSource): ResolvedErrorHandlerOptions {
   return Object.freeze({
     exposeErrorDetails: options.exposeErrorDetails ?? envString(env, 'NODE_ENV') === 'development',
+    errorFormat: options.errorFormat ?? envEnum(env, 'ERROR_FORMAT', ERROR_FORMATS) ?? 'json',
+    errorBody: options.errorBody,
   });
+}
+
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+const MAX_INSTANCE_LENGTH = 256;
+
+/** The path of the request, without its query string (which may hold secrets), cut to 256 characters. */
+function instanceOf(req: IncomingMessage): string {
+  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const q = url.search(/[?#]/);
+  const path = q === -1 ? url : url.slice(0, q);
+  return path.length > MAX_INSTANCE_LENGTH ? path.slice(0, MAX_INSTANCE_LENGTH) : path;
+}
+
+/** Builds and sends error bodies in the configured format, through the `errorBody` hook when there is one. */
+export interface ErrorResponder {
+  send(req: IncomingMessage, res: ServerResponse, status: number, message: string, error: unknown, stack: string | undefined): void;
+}
+
+export function buildErrorResponder(resolved: ResolvedErrorHandlerOptions, logger: Logger): ErrorResponder {
+  const problem = resolved.errorFormat === 'problem+json';
+  const hook = resolved.errorBody;
+  let hookFailureLogged = false;
+  function defaultBody(req: IncomingMessage, status: number, message: string, requestId: string | undefined, stack: string | undefined): unknown {
+    if (!problem) return { error: { message, requestId, ...(stack === undefined ? {} : { stack }) } };
+    const title = STATUS_CODES[status] ?? 'Error';
+    return {
+      type: 'about:blank',
+      title,
+      status,
+      ...(message === title ? {} : { detail: message }),
+      instance: instanceOf(req),
+      requestId,
+      ...(stack === undefined ? {} : { stack }),
+    };
+  }
+  return {
+    send(req, res, status, message, error, stack) {
+      const id = (req as ErrorRequest).id;
+      const requestId = typeof id === 'string' ? id : undefined;
+      const fallback = defaultBody(req, status, message, requestId, stack);
+      let payload: string | undefined;
+      if (hook !== undefined) {
+        try {
+          const shaped = hook(Object.freeze({ status, message, requestId, error, defaultBody: fallback }), req);
+          payload = shaped === undefined ? undefined : JSON.stringify(shaped);
+          if (payload === undefined) throw new TypeError('errorBody returned nothing JSON can write');
+        } catch (err) {
+          payload = undefined;
+          if (!hookFailureLogged) {
+            hookFailureLogged = true;
+            try {
+              logger.error({ err }, 'errorBody hook failed: the default body is sent (logged once)');
+            } catch {
+              // Nowhere left to report it.
+            }
+          }
+        }
+      }
+      payload ??= JSON.stringify(fallback);
+      // Headers describing a body that is no longer sent would corrupt this one (as Express's final handler does).
+      for (const header of STALE_HEADERS) res.removeHeader(header);
+      res.statusCode = status;
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('content-type', problem ? PROBLEM_CONTENT_TYPE : JSON_CONTENT_TYPE);
+      res.setHeader('content-length', Buffer.byteLength(payload));
+      res.setHeader('cache-control', 'no-store');
+      res.end(payload);
+    },
+  };
 }
 
 /** The JSON body sent for an error. */
@@ -139,6 +243,7 @@ export function buildErrorHandler(
   name = 'obs.errorHandler',
 ): ErrorMiddleware {
   const expose = resolved.exposeErrorDetails;
+  const responder = buildErrorResponder(resolved, logger);
   // Four parameters: Express recognises error middleware by its arity.
   return function errorHandler(err: unknown, req: IncomingMessage, res: ServerResponse, _next: NextFunction): void {
     if (typeof _next !== 'function') throw middlewareCalledAsFactory(name, req);
@@ -156,7 +261,6 @@ export function buildErrorHandler(
       _next(err);
       return;
     }
-    const id = (req as ErrorRequest).id;
     const showMessage = status < 500 ? readProperty(err, 'expose') !== false : expose;
     let message = STATUS_CODES[status] ?? 'Error';
     if (showMessage) {
@@ -165,22 +269,24 @@ export function buildErrorHandler(
       else if (typeof candidate === 'string') message = candidate;
     }
     const stack = status >= 500 && expose ? readProperty(err, 'stack') : undefined;
-    const body: ErrorResponseBody = {
-      error: {
-        message,
-        requestId: typeof id === 'string' ? id : undefined,
-        ...(typeof stack === 'string' ? { stack } : {}),
-      },
-    };
-    const payload = JSON.stringify(body);
-    // Headers describing a body that is no longer sent would corrupt this one (as Express's final handler does).
-    for (const header of STALE_HEADERS) res.removeHeader(header);
-    res.statusCode = status;
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('content-length', Buffer.byteLength(payload));
-    res.setHeader('cache-control', 'no-store');
-    res.end(payload);
+    responder.send(req, res, status, message, err, typeof stack === 'string' ? stack : undefined);
+  };
+}
+
+/**
+ * The 404 of a request no route answered: mount it after the routes and before the error handler. Answers in the
+ * configured `errorFormat` (JSON by default) with the request id, instead of Express's HTML page; the request's
+ * completion line has `route: null` and its metrics `route="unmatched"`.
+ */
+export function buildNotFoundHandler(resolved: ResolvedErrorHandlerOptions, logger: Logger, name = 'obs.notFoundHandler') {
+  const responder = buildErrorResponder(resolved, logger);
+  return function notFoundHandler(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (typeof next !== 'function') throw middlewareCalledAsFactory(name, req);
+    if (res.headersSent) {
+      next();
+      return;
+    }
+    responder.send(req, res, 404, STATUS_CODES[404]!, undefined, undefined);
   };
 }
 
@@ -202,4 +308,20 @@ export function errorHandler(options: StandaloneErrorHandlerOptions = {}): Error
   const validated = validateOptions<StandaloneErrorHandlerOptions>('errorHandler', options, schema);
   const { logger, redactor } = loggerFor(validated);
   return buildErrorHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger, redactor, 'errorHandler');
+}
+
+/**
+ * Express middleware answering 404 for requests no route matched (mount it after the routes, before the error
+ * handler), in the `errorFormat` chosen (JSON by default, or `application/problem+json`), with the request id.
+ *
+ * @param options - `errorFormat`, `errorBody`, and the logger options or `logger` (where a failing hook is logged).
+ * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ */
+export function notFoundHandler(options: StandaloneErrorHandlerOptions = {}) {
+  // eslint-disable-next-line prefer-rest-params
+  assertNotUsedAsMiddleware('notFoundHandler', arguments);
+  const schema: OptionSchema = { ...LOGGER_OPTION_SCHEMA, ...ERROR_HANDLER_OPTION_SCHEMA, logger: { type: 'logger' } };
+  const validated = validateOptions<StandaloneErrorHandlerOptions>('notFoundHandler', options, schema);
+  const { logger } = loggerFor(validated);
+  return buildNotFoundHandler(resolveErrorHandlerOptions(validated, validated.env ?? process.env), logger, 'notFoundHandler');
 }

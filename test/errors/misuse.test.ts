@@ -44,6 +44,7 @@ describe('middleware called as if it were a factory', () => {
     httpMetrics: httpMetrics({ env: {} }),
     slowRequests: slowRequests({ logDestination: logs, env: {} }),
     errorHandler: errorHandler({ logDestination: logs, env: {} }),
+    notFoundHandler: lib.notFoundHandler({ logDestination: logs, env: {} }),
   };
   afterAll(() => {
     obs.close();
@@ -55,11 +56,13 @@ describe('middleware called as if it were a factory', () => {
     ['obs.middleware', obs.middleware as never, 'app.use(obs.middleware)'],
     ['obs.router', obs.router as never, 'app.use(obs.router)'],
     ['obs.errorHandler', obs.errorHandler as never, 'app.use(obs.errorHandler)'],
+    ['obs.notFoundHandler', obs.notFoundHandler as never, 'app.use(obs.notFoundHandler)'],
     ['requestId()', standalone.requestId as never, 'app.use(requestId())'],
     ['httpLogger()', standalone.httpLogger as never, 'app.use(httpLogger('],
     ['httpMetrics()', standalone.httpMetrics as never, 'app.use(httpMetrics('],
     ['slowRequests()', standalone.slowRequests as never, 'app.use(slowRequests('],
     ['errorHandler()', standalone.errorHandler as never, 'app.use(errorHandler('],
+    ['notFoundHandler()', standalone.notFoundHandler as never, 'app.use(notFoundHandler('],
   ];
 
   it.each(cases)('%s() throws OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY naming the right way to mount it', (_name, middleware, fix) => {
@@ -101,7 +104,7 @@ describe('middleware called as if it were a factory', () => {
 
   it('every middleware in the list is documented under OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY', () => {
     expect(listedNames('OBS_ERR_MIDDLEWARE_CALLED_AS_FACTORY', 'Applies to')).toEqual(
-      ['obs.middleware', 'obs.router', 'obs.errorHandler', 'requestId', 'httpLogger', 'httpMetrics', 'slowRequests', 'errorHandler'].sort(),
+      ['obs.middleware', 'obs.router', 'obs.errorHandler', 'obs.notFoundHandler', 'requestId', 'httpLogger', 'httpMetrics', 'slowRequests', 'errorHandler', 'notFoundHandler'].sort(),
     );
   });
 });
