@@ -65,6 +65,9 @@ function createApp(options = {}) {
       res.status(400).json({ error: { message: 'email and password are required', requestId: req.id } });
       return;
     }
+    // From here on, every line of this request (the completion line included) carries the user id.
+    const user = [...USERS.values()].find((u) => u.email === email);
+    obs.setRequestFields({ userId: user?.id ?? `guest:${email.length}` });
     security.info({ email, ip: req.ip }, 'login succeeded');
     res.json({ token: 'demo-token', email });
   });
@@ -95,6 +98,8 @@ function createApp(options = {}) {
     throw Object.assign(new Error('payment provider timed out'), { status: 503, code: 'E_UPSTREAM_TIMEOUT' });
   });
 
+  // Requests no route matched: a JSON 404 with the request id instead of Express's HTML page.
+  app.use(obs.notFoundHandler);
   app.use(obs.errorHandler);
   return { app, obs, database };
 }

@@ -27,8 +27,18 @@ describe('example app', () => {
     await request(app).post('/login').send({ email: 'ada@example.com', password: 'correct horse battery staple' }).expect(200);
     const lines = await logs.waitFor((l) => l.length === 3);
     expect(lines[0]).toMatchObject({ module: 'users', msg: 'login attempt', password: '[REDACTED]', reqId: lines[2]!.reqId });
-    expect(lines[1]).toMatchObject({ channel: 'security', msg: 'login succeeded', email: 'ada@example.com', reqId: lines[2]!.reqId });
+    expect(lines[1]).toMatchObject({ channel: 'security', msg: 'login succeeded', email: 'ada@example.com', userId: '1', reqId: lines[2]!.reqId });
+    expect(lines[2]).toMatchObject({ msg: 'request completed', userId: '1' });
+    expect(lines[0]!.userId).toBeUndefined(); // logged before the login succeeded
     expect(logs.raw.join('\n')).not.toContain('correct horse');
+  });
+
+  it('answers unknown paths with a JSON 404 carrying the request id', async () => {
+    const { app, logs } = start();
+    const res = await request(app).get('/no/such/page').expect(404);
+    expect(res.body).toEqual({ error: { message: 'Not Found', requestId: res.headers['x-request-id'] } });
+    const [line] = await logs.waitFor((l) => l.length === 1);
+    expect(line).toMatchObject({ req: { route: null }, res: { statusCode: 404 } });
   });
 
   it('turns sync and async failures into JSON errors with the request id', async () => {
