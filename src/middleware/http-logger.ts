@@ -27,6 +27,21 @@ export interface HttpLogOptions {
   readonly logRequestBody?: boolean;
   /** Longest body text logged, in bytes of UTF-8; longer bodies are cut and flagged `req.bodyTruncated`. Default `2048`. */
   readonly maxBodyLogBytes?: number;
+  /**
+   * Extra fields of the completion line, as in pino-http: called once when the request completes, its object is
+   * redacted and added after `responseTime` (names the line already has are left out). Default: none.
+   */
+  readonly customProps?: (req: IncomingMessage, res: ServerResponse) => Record<string, unknown> | undefined;
+  /**
+   * The completion line's level, as in pino-http: `'trace'` to `'fatal'`, or `'silent'` for no line. `err` is the
+   * error attached by the error handler, if any. Default: 5xx and failures `error`, 4xx, slow and aborts `warn`,
+   * the rest `info`.
+   */
+  readonly customLogLevel?: (req: IncomingMessage, res: ServerResponse, err: unknown) => string;
+  /** The message of a successful request's line, as in pino-http. Default `'request completed'`. */
+  readonly customSuccessMessage?: (req: IncomingMessage, res: ServerResponse, responseTime: number) => string;
+  /** The message of a failed request's line (4xx, 5xx, an error, an abort), as in pino-http. Default: the library's. */
+  readonly customErrorMessage?: (req: IncomingMessage, res: ServerResponse, err: unknown) => string;
 }
 
 /** Options of the standalone {@link httpLogger}: the HTTP log options plus a logger or the options to build one. */
@@ -48,6 +63,10 @@ export interface ResolvedHttpLogOptions {
   readonly logRequestHeaders: boolean;
   readonly logRequestBody: boolean;
   readonly maxBodyLogBytes: number;
+  readonly customProps: HttpLogOptions['customProps'];
+  readonly customLogLevel: HttpLogOptions['customLogLevel'];
+  readonly customSuccessMessage: HttpLogOptions['customSuccessMessage'];
+  readonly customErrorMessage: HttpLogOptions['customErrorMessage'];
 }
 
 /** Defaults of {@link HttpLogOptions}. */
@@ -62,6 +81,10 @@ export const HTTP_LOG_OPTION_SCHEMA: OptionSchema = Object.freeze({
   logRequestHeaders: { type: 'boolean' },
   logRequestBody: { type: 'boolean' },
   maxBodyLogBytes: { type: 'integer', min: 0, max: 1_048_576 },
+  customProps: { type: 'function' },
+  customLogLevel: { type: 'function' },
+  customSuccessMessage: { type: 'function' },
+  customErrorMessage: { type: 'function' },
 });
 
 export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogOptions {
@@ -70,6 +93,10 @@ export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogO
     logRequestHeaders: options.logRequestHeaders ?? HTTP_LOG_DEFAULTS.logRequestHeaders,
     logRequestBody: options.logRequestBody ?? HTTP_LOG_DEFAULTS.logRequestBody,
     maxBodyLogBytes: options.maxBodyLogBytes ?? HTTP_LOG_DEFAULTS.maxBodyLogBytes,
+    customProps: options.customProps,
+    customLogLevel: options.customLogLevel,
+    customSuccessMessage: options.customSuccessMessage,
+    customErrorMessage: options.customErrorMessage,
   });
 }
 
@@ -123,7 +150,8 @@ function bodyText(body: unknown, redactor: Redactor): string | undefined {
 }
 
 /** pino's numbers for the levels of completion lines. */
-const LEVEL_VALUES = { info: 30, warn: 40, error: 50 } as const;
+const LEVEL_VALUES = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
+type LineLevel = keyof typeof LEVEL_VALUES;
 
 /** Writes the one completion line of each request. Built once per instance. */
 export interface HttpLogWriter {
@@ -161,17 +189,74 @@ export function buildHttpLogWriter(
   sampler?: LogSampler,
 ): HttpLogWriter {
   const isExcluded = buildPathMatcher(resolved.excludePaths);
-  const { logRequestHeaders, logRequestBody, maxBodyLogBytes } = resolved;
+  const { logRequestHeaders, logRequestBody, maxBodyLogBytes, customProps, customLogLevel, customSuccessMessage, customErrorMessage } = resolved;
+  const shaped = customLogLevel !== undefined;
+  /** Each hook that fails is reported once; the default is used. */
+  const failedHooks = new Set<string>();
+  function hookFailed(name: string, why: unknown): void {
+    if (failedHooks.has(name)) return;
+    failedHooks.add(name);
+    try {
+      logger.warn({ err: serializeError(why, redactor), hook: name }, `${name} failed: the default is used (logged once)`);
+    } catch {
+      // Nowhere left to report it.
+    }
+  }
   const lineLogger = completionLogger(logger);
   // Loggers built by this library take the line as JSON text directly: the same line at a third of the cost of
   // pino's generic path (mixin, formatters, serializers). Other loggers get it through their level methods.
   const direct = directLineWriter(logger as Logger);
 
+  /** Applies the pino-http style hooks to a built line; returns its level (or 'silent' for none). */
+  function shapeLine(done: CompletedRequest, line: Record<string, unknown>, level: LineLevel): LineLevel | 'silent' {
+    const { req, res, statusCode, finished, aborted, failed } = done;
+    const err = failed ? done.state.error : undefined;
+    const success = finished && !aborted && !failed && statusCode < 400;
+    if (customLogLevel !== undefined) {
+      let chosen: unknown;
+      try {
+        chosen = customLogLevel(req, res, err);
+      } catch (why) {
+        hookFailed('customLogLevel', why);
+      }
+      if (chosen === 'silent') return 'silent';
+      if (typeof chosen === 'string' && Object.hasOwn(LEVEL_VALUES, chosen)) level = chosen as LineLevel;
+      else if (chosen !== undefined) hookFailed('customLogLevel', new TypeError(`returned ${JSON.stringify(String(chosen).slice(0, 40))}, not a level`));
+    }
+    const messageHook = success ? customSuccessMessage : customErrorMessage;
+    if (messageHook !== undefined) {
+      try {
+        const message = success
+          ? (messageHook as NonNullable<HttpLogOptions['customSuccessMessage']>)(req, res, line.responseTime as number)
+          : (messageHook as NonNullable<HttpLogOptions['customErrorMessage']>)(req, res, err);
+        if (typeof message !== 'string') throw new TypeError('returned something that is not a string');
+        line.msg = redactor.redact(message);
+      } catch (why) {
+        hookFailed(success ? 'customSuccessMessage' : 'customErrorMessage', why);
+      }
+    }
+    if (customProps !== undefined) {
+      try {
+        const props = customProps(req, res);
+        const safe = props === undefined || props === null ? undefined : (redactor.redact(props) as unknown);
+        if (safe !== undefined && safe !== null && typeof safe === 'object' && !Array.isArray(safe)) {
+          const msg = line.msg;
+          delete line.msg;
+          for (const [key, value] of Object.entries(safe)) if (!(key in line) && key !== 'msg' && key !== 'level' && key !== 'time') line[key] = value;
+          line.msg = msg;
+        }
+      } catch (why) {
+        hookFailed('customProps', why);
+      }
+    }
+    return level;
+  }
+
   function write(done: CompletedRequest): void {
     const { req, res, statusCode, finished, aborted, failed, slow } = done;
     // Nothing to build when even error lines are off (logLevel 'fatal' or 'silent'). A logger without a numeric
     // levelVal filters by itself: the comparison is then false and the line is built.
-    if ((logger.levelVal as number) > LEVEL_VALUES.error) return;
+    if (!shaped && (logger.levelVal as number) > LEVEL_VALUES.error) return;
     let sampleRate = 1;
     if (sampler !== undefined) {
       sampleRate = sampler.decide(
@@ -221,7 +306,7 @@ export function buildHttpLogWriter(
       line.slowThresholdMs = slow.thresholdMs;
     }
 
-    let level: 'info' | 'warn' | 'error';
+    let level: LineLevel;
     if (aborted) {
       level = 'warn';
       line.msg = 'request aborted';
@@ -236,6 +321,11 @@ export function buildHttpLogWriter(
     } else {
       level = statusCode >= 500 || (failed && statusCode < 400) ? 'error' : statusCode >= 400 || slow !== undefined ? 'warn' : 'info';
       line.msg = 'request completed';
+    }
+    if (customLogLevel !== undefined || customSuccessMessage !== undefined || customErrorMessage !== undefined || customProps !== undefined) {
+      const shapedLevel = shapeLine(done, line, level);
+      if (shapedLevel === 'silent') return;
+      level = shapedLevel;
     }
     if (direct !== undefined) {
       if (!direct.enabled(LEVEL_VALUES[level])) return;
@@ -252,7 +342,10 @@ export function buildHttpLogWriter(
     }
     const msg = line.msg as string;
     delete line.msg;
-    lineLogger[level](line, msg);
+    // A logger that is not pino may lack trace, debug or fatal (a customLogLevel choice): the nearest it has.
+    const method = (lineLogger as unknown as Record<string, unknown>)[level];
+    if (typeof method === 'function') (method as (fields: object, message: string) => unknown).call(lineLogger, line, msg);
+    else lineLogger[level === 'fatal' ? 'error' : 'info'](line, msg);
   }
 
   return {
