@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionSchema } from '../config/validate-options';
+import { assertNotUsedAsMiddleware, middlewareCalledAsFactory, validateOptions, type OptionRule, type OptionSchema } from '../config/validate-options';
+import { ObservabilityError } from '../errors/obs-error';
 import { getRequestContext } from '../context/request-context';
 import type { NextFunction } from './types';
 import { describeCompletion, type CompletedRequest } from './completion';
@@ -21,8 +22,13 @@ export interface HttpLogOptions {
    * left out, wherever the router is mounted. Default `[]`.
    */
   readonly excludePaths?: readonly (string | RegExp)[];
-  /** Add the request headers (secrets redacted) to each line as `req.headers`. Default `false`. */
-  readonly logRequestHeaders?: boolean;
+  /**
+   * Add the request headers (secrets redacted) to each line as `req.headers`: `true` for all, or the names of
+   * those to log (`['user-agent', 'x-forwarded-for']`, any case; still redacted). Default `false`.
+   */
+  readonly logRequestHeaders?: boolean | readonly string[];
+  /** Add the response headers (secrets redacted) as `res.headers`: `true` for all, or the names to log. Default `false`. */
+  readonly logResponseHeaders?: boolean | readonly string[];
   /** Add the parsed request body (secrets redacted, as JSON text) to each line as `req.body`. Default `false`. */
   readonly logRequestBody?: boolean;
   /** Longest body text logged, in bytes of UTF-8; longer bodies are cut and flagged `req.bodyTruncated`. Default `2048`. */
@@ -60,7 +66,9 @@ export interface HttpLoggerOptions extends HttpLogOptions, LoggerOptions {
 
 export interface ResolvedHttpLogOptions {
   readonly excludePaths: readonly (string | RegExp)[];
-  readonly logRequestHeaders: boolean;
+  /** `true`: all; a set: only those names (lower case); `false`: none. */
+  readonly logRequestHeaders: boolean | ReadonlySet<string>;
+  readonly logResponseHeaders: boolean | ReadonlySet<string>;
   readonly logRequestBody: boolean;
   readonly maxBodyLogBytes: number;
   readonly customProps: HttpLogOptions['customProps'];
@@ -72,13 +80,57 @@ export interface ResolvedHttpLogOptions {
 /** Defaults of {@link HttpLogOptions}. */
 export const HTTP_LOG_DEFAULTS = Object.freeze({
   logRequestHeaders: false,
+  logResponseHeaders: false,
   logRequestBody: false,
   maxBodyLogBytes: 2048,
 });
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+const MAX_HEADER_NAMES = 100;
+
+/** `true`, `false`, or an array of header names (at most 100). */
+const HEADER_SELECTION_RULE: OptionRule = {
+  type: 'custom',
+  expected: 'a boolean or an array of header names',
+  check(key, value) {
+    if (typeof value === 'boolean') return;
+    if (!Array.isArray(value)) {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}" must be a boolean or an array of header names`, key);
+    }
+    if (value.length > MAX_HEADER_NAMES) {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}" may name at most ${MAX_HEADER_NAMES} headers`, key);
+    }
+    value.forEach((name: unknown, i) => {
+      if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}[${i}]" must be a header name`, key);
+      }
+    });
+  },
+};
+
+function headerSelection(value: boolean | readonly string[]): boolean | ReadonlySet<string> {
+  return typeof value === 'boolean' ? value : new Set(value.map((name) => name.toLowerCase()));
+}
+
+/** The headers of `all` that `selection` names, redacted; `skip` is never written. */
+function selectedHeaders(
+  all: Readonly<Record<string, unknown>>,
+  selection: true | ReadonlySet<string>,
+  redactor: Redactor,
+  skip: string | undefined,
+): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const name of Object.keys(all)) {
+    if (name === skip) continue;
+    if (selection === true || selection.has(name)) picked[name] = all[name];
+  }
+  return redactor.redact(picked);
+}
+
 export const HTTP_LOG_OPTION_SCHEMA: OptionSchema = Object.freeze({
   excludePaths: { type: 'matcherArray', maxItems: 1024 },
-  logRequestHeaders: { type: 'boolean' },
+  logRequestHeaders: HEADER_SELECTION_RULE,
+  logResponseHeaders: HEADER_SELECTION_RULE,
   logRequestBody: { type: 'boolean' },
   maxBodyLogBytes: { type: 'integer', min: 0, max: 1_048_576 },
   customProps: { type: 'function' },
@@ -90,7 +142,8 @@ export const HTTP_LOG_OPTION_SCHEMA: OptionSchema = Object.freeze({
 export function resolveHttpLogOptions(options: HttpLogOptions): ResolvedHttpLogOptions {
   return Object.freeze({
     excludePaths: Object.freeze([...(options.excludePaths ?? [])]),
-    logRequestHeaders: options.logRequestHeaders ?? HTTP_LOG_DEFAULTS.logRequestHeaders,
+    logRequestHeaders: headerSelection(options.logRequestHeaders ?? HTTP_LOG_DEFAULTS.logRequestHeaders),
+    logResponseHeaders: headerSelection(options.logResponseHeaders ?? HTTP_LOG_DEFAULTS.logResponseHeaders),
     logRequestBody: options.logRequestBody ?? HTTP_LOG_DEFAULTS.logRequestBody,
     maxBodyLogBytes: options.maxBodyLogBytes ?? HTTP_LOG_DEFAULTS.maxBodyLogBytes,
     customProps: options.customProps,
@@ -189,7 +242,7 @@ export function buildHttpLogWriter(
   sampler?: LogSampler,
 ): HttpLogWriter {
   const isExcluded = buildPathMatcher(resolved.excludePaths);
-  const { logRequestHeaders, logRequestBody, maxBodyLogBytes, customProps, customLogLevel, customSuccessMessage, customErrorMessage } = resolved;
+  const { logRequestHeaders, logResponseHeaders, logRequestBody, maxBodyLogBytes, customProps, customLogLevel, customSuccessMessage, customErrorMessage } = resolved;
   const shaped = customLogLevel !== undefined;
   /** Each hook that fails is reported once; the default is used. */
   const failedHooks = new Set<string>();
@@ -266,12 +319,10 @@ export function buildHttpLogWriter(
       if (sampleRate === 0) return;
     }
     const reqInfo: Record<string, unknown> = summariseRequest(req, redactor, done.route ?? null);
-    if (logRequestHeaders) {
+    if (logRequestHeaders !== false) {
       // The id header is left out: the accepted id is already on the line as reqId, and a rejected one must
       // never be written.
-      const headers = redactor.redact({ ...req.headers });
-      delete headers[requestIdHeader];
-      reqInfo.headers = headers;
+      reqInfo.headers = selectedHeaders(req.headers, logRequestHeaders, redactor, requestIdHeader);
     }
     if (logRequestBody) {
       const text = bodyText(req.body, redactor);
@@ -289,7 +340,8 @@ export function buildHttpLogWriter(
     // the mixin puts them on app lines.
     const ctx = done.state.context;
     // An aborted line never carries a size, even when a response (body-parser's 400 for a mid-upload abort) was sent.
-    const resInfo = summariseResponse(res, statusCode, finished && !aborted);
+    const resInfo: Record<string, unknown> = summariseResponse(res, statusCode, finished && !aborted);
+    if (logResponseHeaders !== false) resInfo.headers = selectedHeaders(res.getHeaders() as Record<string, unknown>, logResponseHeaders, redactor, undefined);
     const responseTime = Math.round(done.durationMs * 1000) / 1000;
     // Request fields (setRequestFields) follow the ids, as on every other line of the request, redacted. Two
     // literals rather than one object extended later: the common case allocates one object of one shape.
