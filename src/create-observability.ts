@@ -46,6 +46,12 @@ export interface ObservabilityOptions
    */
   readonly logSampling?: LogSamplingOptions;
   /**
+   * Requests whose path matches (as `excludePaths`: exact, prefix + `/`, or RegExp) are left out of the HTTP
+   * metrics, the percentile store and the slow-request count, and still logged unless `excludePaths` names them
+   * too: for the health checks of other tools. Default `[]`.
+   */
+  readonly metricsExcludePaths?: readonly (string | RegExp)[];
+  /**
    * Log channels by name: `{ security: { file: 'logs/security.log' }, audit: { file: 'logs/audit.log', level:
    * 'info' } }`. A channel with a file writes there (rotated like `logFile` unless it has `rotation` of its own);
    * one without writes to the main destination. Env `LOG_CHANNEL_FILES` (`security=logs/security.log,...`) when

@@ -14,7 +14,7 @@ import {
   resolveErrorHandlerOptions,
   type ErrorHandlerOptions,
 } from '../middleware/error-handler';
-import { buildHttpLogWriter, HTTP_LOG_OPTION_SCHEMA, resolveHttpLogOptions, type HttpLogOptions } from '../middleware/http-logger';
+import { buildHttpLogWriter, buildPathMatcher, HTTP_LOG_OPTION_SCHEMA, pathOf, resolveHttpLogOptions, type HttpLogOptions } from '../middleware/http-logger';
 import { observeRequest } from '../middleware/observe-request';
 import { buildAssignRequestId, REQUEST_ID_OPTION_SCHEMA, resolveRequestIdOptions, type RequestIdOptions } from '../middleware/request-id';
 import { stateOf } from '../middleware/request-state';
@@ -53,7 +53,18 @@ function registerSampledOutCounter(registry: Registry, sampler: LogSampler): voi
   }
 }
 
-type HttpOptions = RequestIdOptions & HttpLogOptions & ErrorHandlerOptions & SlowRequestOptions & MetricsOptions;
+type HttpOptions = RequestIdOptions &
+  HttpLogOptions &
+  ErrorHandlerOptions &
+  SlowRequestOptions &
+  MetricsOptions & {
+    /**
+     * Requests whose path matches (as `excludePaths`: exact, prefix + `/`, or RegExp) are left out of the HTTP
+     * metrics, the percentile store and the slow-request count; they are still logged unless `excludePaths` also
+     * names them. For other tools' health checks. Default `[]`.
+     */
+    readonly metricsExcludePaths?: readonly (string | RegExp)[];
+  };
 
 function resolveHttp(options: HttpOptions, env: EnvSource) {
   return {
@@ -63,6 +74,7 @@ function resolveHttp(options: HttpOptions, env: EnvSource) {
     metrics: resolveMetricsOptions(options, env),
     slow: resolveSlowRequestOptions(options, env),
     sampling: resolveLogSampling((options as { logSampling?: unknown }).logSampling, env),
+    metricsExcludePaths: Object.freeze([...(options.metricsExcludePaths ?? [])]),
   };
 }
 
@@ -80,6 +92,7 @@ export const httpCapability = defineCapability({
     ...SLOW_REQUEST_OPTION_SCHEMA,
     ...METRICS_OPTION_SCHEMA,
     ...LOG_SAMPLING_OPTION_SCHEMA,
+    metricsExcludePaths: { type: 'matcherArray', maxItems: 1024 },
   },
   resolve: (options, env) => resolveHttp(options as HttpOptions, env),
   build(resolved, kernel, hooks) {
@@ -94,7 +107,7 @@ export const httpCapability = defineCapability({
     const slowLogger = logger.child({}, { formatters: { log: (object: object) => object } });
     const slow = buildSlowRequestMonitor(resolved.slow, {
       stillRunning(req, elapsedMs, thresholdMs, route) {
-        metrics.countSlow(req.method, route);
+        if (stateOf(req).measured) metrics.countSlow(req.method, route);
         slowLogger.warn(
           { ...slowLineFields(req, route, redactor), elapsedMs: Math.round(elapsedMs), slowThresholdMs: thresholdMs },
           'request still running',
@@ -102,6 +115,7 @@ export const httpCapability = defineCapability({
       },
     });
     const completeHooks = hooks.requestComplete;
+    const metricsExcluded = buildPathMatcher(resolved.metricsExcludePaths);
     /** Identity of this instance, to recognise requests it already observes. */
     const instance = {};
     /** From the first shutdown signal on, every response asks its client to close. */
@@ -109,13 +123,14 @@ export const httpCapability = defineCapability({
 
     function complete(done: CompletedRequest): void {
       const req = done.req;
-      metrics.requestEnded();
+      const measured = done.state.measured;
+      if (measured) metrics.requestEnded();
       const verdict = slow.finish(req, done.route, done.durationMs);
       if (verdict.slow) {
         done.slow = verdict;
-        if (!verdict.reportedInFlight) metrics.countSlow(req.method, done.route);
+        if (!verdict.reportedInFlight && measured) metrics.countSlow(req.method, done.route);
       }
-      metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
+      if (measured) metrics.observe({ method: req.method, route: done.route, statusCode: done.statusCode, durationMs: done.durationMs });
       if (done.state.logged) writer.write(done);
       else if (verdict.slow && !verdict.reportedInFlight) {
         slowLogger.warn(
@@ -160,7 +175,8 @@ export const httpCapability = defineCapability({
       state.logged = writer.logs(req.url);
       state.inFlight = true;
       if (closing && !res.headersSent) res.setHeader('connection', 'close');
-      metrics.requestStarted();
+      if (metricsExcluded !== undefined && metricsExcluded(pathOf(req.url))) state.measured = false;
+      else metrics.requestStarted();
       slow.watch(req);
       // One shared listener, no closure per request: 'close' fires once, after 'finish' or on abort.
       res.on('close', onResponseClose);
@@ -174,7 +190,7 @@ export const httpCapability = defineCapability({
       state.monitoring = true;
       if (state.inFlight) {
         state.inFlight = false;
-        metrics.requestEnded();
+        if (state.measured) metrics.requestEnded();
         slow.forget(req);
       }
     });

@@ -162,7 +162,8 @@ function clipBytes(text: string, maxBytes: number): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
-function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) => boolean) | undefined {
+/** A matcher of `excludePaths`-style lists (exact path or prefix + `/`, or a RegExp), or undefined for an empty one. */
+export function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) => boolean) | undefined {
   if (paths.length === 0) return undefined;
   const exact = new Set<string>();
   const prefixes: string[] = [];
@@ -184,7 +185,8 @@ function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: string) 
   };
 }
 
-function pathOf(url: string | undefined): string {
+/** The path of a request URL, without its query string. */
+export function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);

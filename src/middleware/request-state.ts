@@ -22,6 +22,8 @@ export class RequestState {
   monitoring = false;
   /** A completion line will be written for it. */
   logged = false;
+  /** Counted in the HTTP metrics (not left out by `metricsExcludePaths`). */
+  measured = true;
   /** The error handler attached an error. */
   failed = false;
   error: unknown = undefined;
