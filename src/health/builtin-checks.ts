@@ -1,5 +1,7 @@
 import { statfs } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ObservabilityError } from '../errors/obs-error';
 import type { HealthCheckFn } from './health-checks';
 
 /** Options of {@link eventLoopDelayCheck}. */
@@ -57,5 +59,72 @@ export function diskSpaceCheck(options: DiskSpaceCheckOptions = {}): HealthCheck
     const stats = await statfs(path);
     const free = Number(stats.bavail) * Number(stats.bsize);
     return { ok: free >= minFree, details: { freeBytes: free, minFreeBytes: minFree } };
+  };
+}
+
+/** Options of {@link cpuCheck}. */
+export interface CpuCheckOptions {
+  /** Fails when the process used more than this share of the machine's CPU (percent of all cores) since the previous run. Default `90`. */
+  readonly maxProcessPercent?: number;
+  /** Fails when the whole system used more than this share of its CPU since the previous run. Default: no limit (reported only). */
+  readonly maxSystemPercent?: number;
+  /** Runs closer together than this (ms) report the previous measurement again, so frequent probes do not measure noise. Default `1000`. */
+  readonly minIntervalMs?: number;
+}
+
+function systemTimes(): { idle: number; total: number } {
+  let idle = 0;
+  let total = 0;
+  for (const cpu of cpus()) {
+    const t = cpu.times;
+    idle += t.idle;
+    total += t.user + t.nice + t.sys + t.idle + t.irq;
+  }
+  return { idle, total };
+}
+
+const percent = (value: number): number => Math.round(Math.min(100, Math.max(0, value)) * 10) / 10;
+
+/**
+ * A check on CPU use since its previous run (the first run measures from when the check was made): the process's
+ * share of the machine (user + system time over elapsed time times the cores available) and the whole system's
+ * (non-idle time of every core). Fails above `maxProcessPercent` (default 90) or `maxSystemPercent` (default: none).
+ * Busy is often normal under load: register it as non-critical unless failing readiness is what you want.
+ * Details: `{ processPercent, systemPercent, intervalMs, maxProcessPercent, maxSystemPercent }`.
+ * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` for a threshold that is not a number from 0 to 100.
+ */
+export function cpuCheck(options: CpuCheckOptions = {}): HealthCheckFn {
+  const maxProcess = options.maxProcessPercent ?? 90;
+  const maxSystem = options.maxSystemPercent;
+  const minIntervalMs = options.minIntervalMs ?? 1000;
+  for (const [name, value] of [['maxProcessPercent', maxProcess], ['maxSystemPercent', maxSystem], ['minIntervalMs', minIntervalMs]] as const) {
+    const max = name === 'minIntervalMs' ? 3_600_000 : 100;
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max)) {
+      throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `cpuCheck(options): ${name} must be a number from 0 to ${max}`);
+    }
+  }
+  const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length || 1;
+  let at = performance.now();
+  let usage = process.cpuUsage();
+  let system = systemTimes();
+  let last = { processPercent: 0, systemPercent: 0, intervalMs: 0 };
+  return function cpu() {
+    const now = performance.now();
+    if (now - at >= minIntervalMs && now > at) {
+      const used = process.cpuUsage(usage);
+      const sys = systemTimes();
+      const elapsedUs = (now - at) * 1000;
+      const totalDelta = sys.total - system.total;
+      last = {
+        processPercent: percent(((used.user + used.system) / (elapsedUs * cores)) * 100),
+        systemPercent: totalDelta > 0 ? percent((1 - (sys.idle - system.idle) / totalDelta) * 100) : 0,
+        intervalMs: Math.round(now - at),
+      };
+      at = now;
+      usage = process.cpuUsage();
+      system = sys;
+    }
+    const ok = last.processPercent <= maxProcess && (maxSystem === undefined || last.systemPercent <= maxSystem);
+    return { ok, details: { ...last, maxProcessPercent: maxProcess, maxSystemPercent: maxSystem ?? null } };
   };
 }
