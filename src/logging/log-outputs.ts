@@ -28,6 +28,8 @@ export interface ResolvedLogOutputs {
   readonly serviceName: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Add the caller's file, line and function to application lines. */
+  readonly logCaller: boolean;
   /** The main file, or undefined for stdout (or `stream`). */
   readonly main: FileTarget | undefined;
   readonly stream: LogDestination | undefined;

@@ -25,7 +25,7 @@ test('measures the process and the system since the previous run, and fails past
   expect(fine.ok).toBe(true);
   await new Promise((r) => setTimeout(r, 300)); // idle
   const calm = (await strict()) as { ok: boolean; details: Record<string, number> };
-  expect(calm.details.processPercent).toBeLessThan(busy.details.processPercent);
+  expect(calm.details.processPercent!).toBeLessThan(busy.details.processPercent!);
 });
 
 test('runs closer than minIntervalMs report the previous measurement', async () => {
