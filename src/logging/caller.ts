@@ -14,8 +14,9 @@ const LIBRARY_DIR = ((): string | undefined => {
   const file = FRAME.exec(frame)?.[2];
   if (file === undefined) return undefined;
   const path = file.replace(/^file:\/\//, '');
-  // .../logging/caller.(ts|js|mjs): the library's root is two levels up.
-  return path.slice(0, path.lastIndexOf('/logging/'));
+  // .../logging/caller.(ts|js): the library's code is the directory above logging/.
+  const at = path.lastIndexOf('/logging/');
+  return at === -1 ? undefined : path.slice(0, at);
 })();
 
 function isLibraryFrame(file: string): boolean {
