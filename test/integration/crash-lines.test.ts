@@ -1,27 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createObservability } from '../../src';
+import { jsonLines, tempDirs } from '../helpers/json-files';
 import { LogCapture } from '../helpers/log-capture';
 
 const fixture = join(__dirname, '..', 'fixtures', 'crash-observability.js');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function lines(file: string): Record<string, any>[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
+const dirs = tempDirs('obs-crash-app-');
+afterAll(() => dirs.removeAll());
+const lines = jsonLines;
 
 function run(env: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), 'obs-crash-app-'));
-  dirs.push(dir);
+  const dir = dirs.make();
   const child = spawnSync(process.execPath, [fixture], {
     env: { PATH: process.env.PATH ?? '', CRASH_DIR: dir, ...env },
     encoding: 'utf8',

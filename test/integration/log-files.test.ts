@@ -1,32 +1,19 @@
 import express from 'express';
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createLogger, createObservability } from '../../src';
 import { resolveRotationFields } from '../../src/log-files';
 import { resolveChannels } from '../../src/logging/channels-option';
 import { drainLogger } from '../../src/logging/create-logger';
+import { jsonLines, tempDirs } from '../helpers/json-files';
 import { LogCapture } from '../helpers/log-capture';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'obs-log-files-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function lines(file: string): Record<string, any>[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
+const dirs = tempDirs('obs-log-files-');
+const tempDir = (): string => dirs.make();
+afterAll(() => dirs.removeAll());
+const lines = jsonLines;
 
 function next(child: ChildProcess): Promise<unknown> {
   return new Promise((resolve, reject) => {

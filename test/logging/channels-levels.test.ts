@@ -1,28 +1,14 @@
 import express from 'express';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createLogger, createObservability, ObservabilityError } from '../../src';
+import { jsonLines, tempDirs } from '../helpers/json-files';
 import { LogCapture } from '../helpers/log-capture';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'obs-channels-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function readLines(file: string): Record<string, any>[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
+const dirs = tempDirs('obs-channels-');
+const tempDir = (): string => dirs.make();
+afterAll(() => dirs.removeAll());
+const readLines = jsonLines;
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
