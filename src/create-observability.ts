@@ -9,10 +9,10 @@ import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from '.
 import { ObservabilityError } from './errors/obs-error';
 import type { Capability } from './kernel/capability';
 import { createHooks, runAll } from './kernel/hooks';
-import { buildKernel, resolveKernelOptions } from './kernel/kernel';
+import { buildKernel, kernelMembers, resolveKernelOptions } from './kernel/kernel';
 import { CHANNELS_OPTION_RULE, type ChannelsOption } from './logging/channels-option';
 import { LOGGER_OPTION_SCHEMA, type LoggerOptions } from './logging/create-logger';
-import { checkName, type LogLevel, type LogLevelsSnapshot } from './logging/log-levels';
+import type { LogLevel, LogLevelsSnapshot } from './logging/log-levels';
 import type { ErrorHandlerOptions, ErrorMiddleware } from './middleware/error-handler';
 import type { HttpLogOptions } from './middleware/http-logger';
 import type { RequestIdOptions } from './middleware/request-id';
@@ -222,16 +222,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
         for (let i = 0; i < monitoring.length; i++) monitoring[i]!(req);
       },
     }),
-    logger: kernel.logger,
-    registry: kernel.registry,
-    metrics: kernel.store,
-    channel: (name: string) => logs.channel(name),
-    module: (name: string) => moduleLogger(kernel.logger, name),
-    setLogLevel: (level: LogLevel, module?: string) => logs.levels.set(level, module),
-    resetLogLevel: (module?: string) => logs.levels.reset(module),
-    logLevels: () => logs.levels.snapshot(),
-    reopenLogFiles: () => logs.reopen(),
-    flush: () => logs.flushSync(),
+    ...kernelMembers(kernel),
     close: () => {
       runAll(hooks.close, (err) => kernel.logger.error({ err }, 'close step failed'));
       void logs.close();
@@ -239,8 +230,3 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }) as unknown as Observability;
 }
 
-/** `logger.child({ module: name })`, with the name checked. */
-function moduleLogger(logger: Logger, name: string): Logger {
-  checkName(name, 'module');
-  return logger.child({ module: name });
-}

@@ -9,6 +9,7 @@ import { createRedactor, type Redactor } from '../logging/redact';
 import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from '../metrics/metrics-options';
 import { buildPercentileStore, type PercentileStore } from '../metrics/percentile-store';
 import { resolveChannels, type ChannelsOption } from '../logging/channels-option';
+import { checkName, type LogLevel } from '../logging/log-levels';
 
 /** What every capability of an instance is built from: built once, before any capability. */
 export interface Kernel {
@@ -86,4 +87,27 @@ export function buildKernel(resolved: ResolvedKernelOptions): Kernel {
     registry,
     store: buildPercentileStore(resolved.metrics.store),
   });
+}
+
+/**
+ * The members of an instance that the kernel itself provides: its logger, registry and store, and the loggers,
+ * levels and files of its log outputs.
+ */
+export function kernelMembers(kernel: Kernel) {
+  const { logs } = kernel;
+  return {
+    logger: kernel.logger,
+    registry: kernel.registry,
+    metrics: kernel.store,
+    channel: (name: string) => logs.channel(name),
+    module: (name: string) => {
+      checkName(name, 'module');
+      return kernel.logger.child({ module: name });
+    },
+    setLogLevel: (level: LogLevel, module?: string) => logs.levels.set(level, module),
+    resetLogLevel: (module?: string) => logs.levels.reset(module),
+    logLevels: () => logs.levels.snapshot(),
+    reopenLogFiles: () => logs.reopen(),
+    flush: () => logs.flushSync(),
+  };
 }
