@@ -135,7 +135,7 @@ export const httpCapability = defineCapability({
       else if (verdict.slow && !verdict.reportedInFlight) {
         slowLogger.warn(
           {
-            ...slowLineFields(req, done.route, redactor),
+            ...slowLineFields(req, done.route ?? UNMATCHED_ROUTE, redactor),
             responseTime: Math.round(done.durationMs * 1000) / 1000,
             slowThresholdMs: verdict.thresholdMs,
           },

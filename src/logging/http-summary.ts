@@ -66,7 +66,7 @@ export type RequestSummary = {
   readonly method: string | undefined;
   /** `originalUrl` (else `url`), query secrets and card numbers redacted, cut to {@link MAX_URL_LOG_LENGTH}. */
   readonly url: string;
-  /** Route template, or null when no route matched. */
+  /** Route template; null when no route matched yet, `"unmatched"` on a completion line when none matched. */
   readonly route: string | null;
   /** `req.ip` (Express), else the socket's peer address. */
   readonly ip: string | undefined;

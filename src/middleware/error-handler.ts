@@ -276,7 +276,7 @@ export function buildErrorHandler(
 /**
  * The 404 of a request no route answered: mount it after the routes and before the error handler. Answers in the
  * configured `errorFormat` (JSON by default) with the request id, instead of Express's HTML page; the request's
- * completion line has `route: null` and its metrics `route="unmatched"`.
+ * completion line and its metrics have `route: "unmatched"`.
  */
 export function buildNotFoundHandler(resolved: ResolvedErrorHandlerOptions, logger: Logger, name = 'obs.notFoundHandler') {
   const responder = buildErrorResponder(resolved, logger);

@@ -13,6 +13,7 @@ import type { Redactor } from '../logging/redact';
 import { serializeError } from '../logging/serialize-error';
 import { summariseRequest, summariseResponse } from '../logging/http-summary';
 import type { LogSampler } from '../sampling';
+import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
 
 /** Options of {@link httpLogger}. */
 export interface HttpLogOptions {
@@ -320,7 +321,7 @@ export function buildHttpLogWriter(
       );
       if (sampleRate === 0) return;
     }
-    const reqInfo: Record<string, unknown> = summariseRequest(req, redactor, done.route ?? null);
+    const reqInfo: Record<string, unknown> = summariseRequest(req, redactor, done.route ?? UNMATCHED_ROUTE);
     if (logRequestHeaders !== false) {
       // The id header is left out: the accepted id is already on the line as reqId, and a rejected one must
       // never be written.

@@ -6,6 +6,7 @@ import { getRequestContext, outsideContext } from '../context/request-context';
 import { LOGGER_OPTION_SCHEMA, loggerFor, type LoggerOptions } from '../logging/create-logger';
 import type { Redactor } from '../logging/redact';
 import { loggedUrl } from '../logging/http-summary';
+import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
 import { observeRequest } from './observe-request';
 import { describeCompletion, type SlowVerdict } from './completion';
 
@@ -218,7 +219,7 @@ export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMid
       if (verdict.slow && !verdict.reportedInFlight && !done.state.monitoring) {
         countSlow(done.req, done.route);
         logger.warn(
-          { ...slowLineFields(done.req, done.route, redactor), responseTime: Math.round(done.durationMs * 1000) / 1000, slowThresholdMs: verdict.thresholdMs },
+          { ...slowLineFields(done.req, done.route ?? UNMATCHED_ROUTE, redactor), responseTime: Math.round(done.durationMs * 1000) / 1000, slowThresholdMs: verdict.thresholdMs },
           'slow request',
         );
       }

@@ -38,7 +38,7 @@ describe('example app', () => {
     const res = await request(app).get('/no/such/page').expect(404);
     expect(res.body).toEqual({ error: { message: 'Not Found', requestId: res.headers['x-request-id'] } });
     const [line] = await logs.waitFor((l) => l.length === 1);
-    expect(line).toMatchObject({ req: { route: null }, res: { statusCode: 404 } });
+    expect(line).toMatchObject({ req: { route: 'unmatched' }, res: { statusCode: 404 } });
   });
 
   it('turns sync and async failures into JSON errors with the request id', async () => {

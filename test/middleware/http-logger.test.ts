@@ -102,7 +102,7 @@ describe.each(EXPRESS_VERSIONS)('HTTP completion line (%s)', (_name, expressFact
       '/api/v1',
       '/tenants/:tenantId/items/:itemId',
       '/tenants/:tenantId/broken',
-      null,
+      'unmatched',
     ]);
     expect(lines[3]!.level).toBe('warn');
     expect(lines[3]!.err.message).toBe('teapot');

@@ -27,7 +27,7 @@ describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.body).toEqual({ error: { message: 'Not Found', requestId: res.headers['x-request-id'] } });
     const [line] = await logs.waitFor((ls) => ls.some((l) => l.msg === 'request completed'));
-    expect(line).toMatchObject({ level: 'warn', req: { route: null }, res: { statusCode: 404 } });
+    expect(line).toMatchObject({ level: 'warn', req: { route: 'unmatched' }, res: { statusCode: 404 } });
     const metrics = await obs.registry.getSingleMetricAsString('http_server_request_duration_seconds');
     expect(metrics).toContain('route="unmatched",status_code="404"');
     obs.close();
