@@ -25,8 +25,6 @@ export const ERROR_CODES = Object.freeze({
   OBS_ERR_LOG_FILE_UNWRITABLE: 'log file cannot be opened',
   /** The metrics registry already holds a metric of the same name (a registry shared by two instances). */
   OBS_ERR_METRIC_CONFLICT: 'metric already registered',
-  /** `logFormat: 'pretty'` was asked for but the optional `pino-pretty` package is not installed. */
-  OBS_ERR_PRETTY_UNAVAILABLE: 'pino-pretty is not installed',
 } as const);
 
 /** A code from the error catalogue. */

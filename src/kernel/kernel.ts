@@ -54,7 +54,7 @@ type DropLabels = 'destination' | 'reason';
 
 /**
  * Opens the log destinations and builds the shared pieces.
- * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_PRETTY_UNAVAILABLE`, `OBS_ERR_METRIC_CONFLICT`.
+ * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_METRIC_CONFLICT`.
  */
 export function buildKernel(resolved: ResolvedKernelOptions): Kernel {
   const registry = resolved.metrics.registry ?? new Registry();

@@ -18,6 +18,7 @@ import {
   type ResolvedLogOutputs,
 } from './log-outputs';
 import { createRedactor, type Redactor } from './redact';
+import { colourChoice } from './pretty';
 
 export { LOG_LEVELS, type LogLevel } from './log-levels';
 export { LOG_FORMATS, type LogDestination, type LogFormat } from './log-outputs';
@@ -43,7 +44,11 @@ export interface LoggerOptions {
   readonly serviceName?: string;
   /** Lowest level written: the default for every logger and module. Env `LOG_LEVEL`. Default `'info'`. */
   readonly logLevel?: LogLevel;
-  /** `'json'` (one JSON object per line) or `'pretty'` (human-readable, needs `pino-pretty`). Env `LOG_FORMAT`. Default `'json'`. */
+  /**
+   * `'json'` (one JSON object per line) or `'pretty'`: one short line of text per line, for a developer's terminal
+   * (`14:02:11 GET /users/42 200 3.1 ms <reqId>` for a request), coloured by level on a terminal (`NO_COLOR` and
+   * `FORCE_COLOR` are honoured), never in files. Env `LOG_FORMAT`. Default `'json'`.
+   */
   readonly logFormat?: LogFormat;
   /**
    * Write to this file instead of stdout (directories created). It rotates by default (see `logRotation`).
@@ -207,6 +212,7 @@ export function resolveLoggerOptions(
     logLevel: levels.level,
     logFormat: options.logFormat ?? envEnum(env, 'LOG_FORMAT', LOG_FORMATS) ?? LOGGER_DEFAULTS.logFormat,
     logCaller: options.logCaller ?? envBoolean(env, 'LOG_CALLER') ?? false,
+    colours: colourChoice(env),
     logFile,
     main,
     stream: options.logDestination,
@@ -227,7 +233,7 @@ export function outputsOf(logger: Logger): LogOutputs | undefined {
 
 /**
  * Builds the loggers and destinations from resolved options; shared with `createObservability`.
- * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_PRETTY_UNAVAILABLE`.
+ * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`.
  */
 export function buildLogger(resolved: ResolvedLoggerOptions, redactor: Redactor, hooks?: LogOutputHooks): LogOutputs {
   const outputs = buildLogOutputs(resolved, redactor, hooks);

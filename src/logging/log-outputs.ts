@@ -1,9 +1,9 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { ObservabilityError } from '../errors/obs-error';
 import { acquireFileSink, registerExitFlush, unregisterExitFlush, type DropReason, type FileSink, type RotationOptions, type SinkLease, type SyncFlushable } from '../log-files';
 import { checkName, LogLevelControl, type LogLevel, type ResolvedLogLevels } from './log-levels';
 import { buildPinoOptions, createPinoLogger } from './pino-options';
 import type { Redactor } from './redact';
+import { prettyDestination, stdoutHasColours } from './pretty';
 
 /** Something pino can write JSON lines to: a stream, a file destination or an object with `write(line)`. */
 export type LogDestination = DestinationStream | NodeJS.WritableStream;
@@ -28,6 +28,8 @@ export interface ResolvedLogOutputs {
   readonly serviceName: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Colours of the pretty format: forced on or off (`FORCE_COLOR`, `NO_COLOR`), or undefined to follow the terminal. */
+  readonly colours: boolean | undefined;
   /** Add the caller's file, line and function to application lines. */
   readonly logCaller: boolean;
   /** The main file, or undefined for stdout (or `stream`). */
@@ -145,24 +147,10 @@ async function drainSonicBoom(stream: Flushable, deadline: number): Promise<void
   flushDestination(stream);
 }
 
-function loadPretty(): (opts: Record<string, unknown>) => DestinationStream {
-  try {
-    // Optional peer dependency, loaded only when asked for.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('pino-pretty') as (opts: Record<string, unknown>) => DestinationStream;
-  } catch {
-    throw new ObservabilityError(
-      'OBS_ERR_PRETTY_UNAVAILABLE',
-      'logFormat "pretty" needs the pino-pretty package: npm install --save-dev pino-pretty (or use logFormat "json")',
-      'logFormat',
-    );
-  }
-}
-
 /**
  * Opens every destination of an instance (synchronously, so an unwritable file fails here and a flush right after
  * start-up loses nothing) and builds its loggers.
- * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_PRETTY_UNAVAILABLE`.
+ * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`.
  */
 export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor, hooks: LogOutputHooks = {}): LogOutputs {
   const sinks: FileSink[] = [];
@@ -170,7 +158,6 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
   const others: Flushable[] = [];
   /** Library stdout destinations, flushed with the files at exit and at a re-raised shutdown signal. */
   const registered: SyncFlushable[] = [];
-  const pretty = resolved.logFormat === 'pretty' ? loadPretty() : undefined;
 
   function openFile(target: FileTarget, destination: string): FileSink {
     const lease = acquireFileSink({
@@ -210,19 +197,12 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     };
 
     let main: DestinationStream;
-    if (pretty !== undefined) {
-      const file = resolved.main === undefined ? undefined : openFile(resolved.main, 'main');
-      main = pretty({
-        colorize: file === undefined && resolved.stream === undefined && process.stdout.isTTY === true,
-        destination: resolved.stream ?? file ?? 1,
-        sync: true,
-        translateTime: 'SYS:HH:MM:ss.l',
-        ignore: 'pid,hostname',
-      });
-      others.push(main as Flushable);
-    } else if (resolved.stream !== undefined) {
+    /** Pretty text is coloured on a terminal (or when FORCE_COLOR asks, also into the application's stream), never in files. */
+    let colours = false;
+    if (resolved.stream !== undefined) {
       main = resolved.stream as DestinationStream;
       others.push(main as Flushable);
+      colours = resolved.colours === true;
     } else if (resolved.main !== undefined) {
       main = openFile(resolved.main, 'main') as unknown as DestinationStream;
     } else {
@@ -236,7 +216,9 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       };
       registerExitFlush(entry);
       registered.push(entry);
+      colours = resolved.colours ?? stdoutHasColours();
     }
+    if (resolved.logFormat === 'pretty') main = prettyDestination(main as unknown as Parameters<typeof prettyDestination>[0], colours);
     const logger = createPinoLogger(buildPinoOptions(resolved, redactor, undefined, levels.onChild), withErrorFile(main));
     levels.addRoot(logger);
 
