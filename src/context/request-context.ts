@@ -1,6 +1,9 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { parseTraceparent } from './traceparent';
+import { mergeRequestFields, warnOnce, type RequestFieldValue } from './field-rules';
+
+export type { RequestFieldValue } from './field-rules';
 
 /**
  * What is known about the request being served. Available anywhere in its asynchronous flow
@@ -19,13 +22,41 @@ export interface RequestContext {
   readonly startTime: number;
   /**
    * Fields added with `setRequestFields()` (a user id, a tenant), on every later line of the request; undefined
-   * until the first call. A frozen object, replaced on each call: write through `setRequestFields()`.
+   * until the first call. A frozen object, replaced on each call. Assigning to it replaces the fields, with the
+   * checks and limits of `setRequestFields()` (what cannot be taken is left out, with a process warning
+   * `OBS_REQUEST_FIELDS` once per kind of problem); `setRequestFields()` adds to them instead.
    */
   fields?: Readonly<Record<string, RequestFieldValue>> | undefined;
 }
 
-/** What a request field may hold: text (cut to 1024 characters), a finite number, a boolean or null. */
-export type RequestFieldValue = string | number | boolean | null;
+const kFields = Symbol('express-observability.fields');
+
+/** A request's context; one class, so every context has the same shape. */
+class ObservedRequestContext implements RequestContext {
+  [kFields]: Readonly<Record<string, RequestFieldValue>> | undefined = undefined;
+  constructor(
+    readonly requestId: string,
+    readonly traceId: string | undefined,
+    readonly spanId: string | undefined,
+    readonly method: string,
+    readonly startTime: number,
+  ) {}
+
+  get fields(): Readonly<Record<string, RequestFieldValue>> | undefined {
+    return this[kFields];
+  }
+
+  set fields(value: unknown) {
+    // Checked like setRequestFields(), never taken as is: the fields go on every line of the request.
+    this[kFields] = value === undefined ? undefined : mergeRequestFields(undefined, value, warnOnce).fields;
+  }
+}
+
+/** Replaces the fields of a context with fields already checked. */
+export function storeRequestFields(ctx: RequestContext, fields: Readonly<Record<string, RequestFieldValue>> | undefined): void {
+  if (ctx instanceof ObservedRequestContext) ctx[kFields] = fields;
+  else (ctx as { fields: unknown }).fields = fields;
+}
 
 /**
  * The one store shared by every piece of this library, so standalone pieces (`requestId()`, `createLogger()`)
@@ -49,14 +80,7 @@ export function getRequestContext(): RequestContext | undefined {
 /** Builds the context of a request whose id is already assigned. */
 export function buildRequestContext(req: IncomingMessage, requestId: string, startTime: number): RequestContext {
   const trace = parseTraceparent(req.headers.traceparent);
-  return {
-    requestId,
-    traceId: trace?.traceId,
-    spanId: trace?.spanId,
-    method: req.method ?? 'GET',
-    startTime,
-    fields: undefined,
-  };
+  return new ObservedRequestContext(requestId, trace?.traceId, trace?.spanId, req.method ?? 'GET', startTime);
 }
 
 /**

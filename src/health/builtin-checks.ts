@@ -64,13 +64,19 @@ export function diskSpaceCheck(options: DiskSpaceCheckOptions = {}): HealthCheck
 
 /** Options of {@link cpuCheck}. */
 export interface CpuCheckOptions {
-  /** Fails when the process used more than this share of the machine's CPU (percent of all cores) since the previous run. Default `90`. */
+  /**
+   * Fails when the process used more CPU than this since the previous measurement, in percent of one core (as `top`
+   * shows it: 100 is one core busy all the time, which is all a Node process's main thread can use; worker threads
+   * can take it past 100). Default `90`.
+   */
   readonly maxProcessPercent?: number;
-  /** Fails when the whole system used more than this share of its CPU since the previous run. Default: no limit (reported only). */
+  /** Fails when the whole machine used more than this share of all its cores since the previous measurement. Default: no limit (reported only). */
   readonly maxSystemPercent?: number;
-  /** Runs closer together than this (ms) report the previous measurement again, so frequent probes do not measure noise. Default `1000`. */
+  /** Runs closer together than this (ms) report the previous measurement again, so frequent probes do not measure noise. 100 to 3600000. Default `1000`. */
   readonly minIntervalMs?: number;
 }
+
+const CPU_CHECK_OPTIONS = new Set(['maxProcessPercent', 'maxSystemPercent', 'minIntervalMs']);
 
 function systemTimes(): { idle: number; total: number } {
   let idle = 0;
@@ -83,41 +89,58 @@ function systemTimes(): { idle: number; total: number } {
   return { idle, total };
 }
 
-const percent = (value: number): number => Math.round(Math.min(100, Math.max(0, value)) * 10) / 10;
+const round1 = (value: number): number => Math.round(Math.max(0, value) * 10) / 10;
 
 /**
- * A check on CPU use since its previous run (the first run measures from when the check was made): the process's
- * share of the machine (user + system time over elapsed time times the cores available) and the whole system's
- * (non-idle time of every core). Fails above `maxProcessPercent` (default 90) or `maxSystemPercent` (default: none).
- * Busy is often normal under load: register it as non-critical unless failing readiness is what you want.
- * Details: `{ processPercent, systemPercent, intervalMs, maxProcessPercent, maxSystemPercent }`.
- * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` for a threshold that is not a number from 0 to 100.
+ * A check on CPU use since its previous measurement (the first measures from when the check was made):
+ * `processPercent`, the process's user + system time over the elapsed time, in percent of one core; and
+ * `systemPercent`, the non-idle share of every core of the machine. Fails above `maxProcessPercent` (default 90:
+ * the main thread busy nine tenths of the time) or `maxSystemPercent` (default: none). Busy is often normal under
+ * load: register it as non-critical unless failing readiness is what you want. In a container, `systemPercent` and
+ * `cores` describe the host, not the container's CPU quota.
+ * Details: `{ processPercent, systemPercent, intervalMs, cores, maxProcessPercent, maxSystemPercent }`; before the
+ * first measurement (a run within `minIntervalMs` of the check's creation) `intervalMs` is 0 and the check passes.
+ * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` for options that are not an object, an unknown option, a
+ *   threshold that is not a number from 0 (`maxProcessPercent` up to 100 times the cores, `maxSystemPercent` up to
+ *   100), or `minIntervalMs` outside 100 to 3600000.
  */
 export function cpuCheck(options: CpuCheckOptions = {}): HealthCheckFn {
-  const maxProcess = options.maxProcessPercent ?? 90;
-  const maxSystem = options.maxSystemPercent;
-  const minIntervalMs = options.minIntervalMs ?? 1000;
-  for (const [name, value] of [['maxProcessPercent', maxProcess], ['maxSystemPercent', maxSystem], ['minIntervalMs', minIntervalMs]] as const) {
-    const max = name === 'minIntervalMs' ? 3_600_000 : 100;
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max)) {
-      throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `cpuCheck(options): ${name} must be a number from 0 to ${max}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'cpuCheck(options): options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!CPU_CHECK_OPTIONS.has(key)) {
+      throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `cpuCheck(options): unknown option ${JSON.stringify(key)} (known: ${[...CPU_CHECK_OPTIONS].join(', ')})`);
     }
   }
   const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length || 1;
+  const maxProcess = options.maxProcessPercent ?? 90;
+  const maxSystem = options.maxSystemPercent;
+  const minIntervalMs = options.minIntervalMs ?? 1000;
+  const limits = [
+    ['maxProcessPercent', maxProcess, 0, 100 * cores],
+    ['maxSystemPercent', maxSystem, 0, 100],
+    ['minIntervalMs', minIntervalMs, 100, 3_600_000],
+  ] as const;
+  for (const [name, value, min, max] of limits) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)) {
+      throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `cpuCheck(options): ${name} must be a number from ${min} to ${max}`);
+    }
+  }
   let at = performance.now();
   let usage = process.cpuUsage();
   let system = systemTimes();
   let last = { processPercent: 0, systemPercent: 0, intervalMs: 0 };
   return function cpu() {
     const now = performance.now();
-    if (now - at >= minIntervalMs && now > at) {
+    if (now - at >= minIntervalMs) {
       const used = process.cpuUsage(usage);
       const sys = systemTimes();
       const elapsedUs = (now - at) * 1000;
       const totalDelta = sys.total - system.total;
       last = {
-        processPercent: percent(((used.user + used.system) / (elapsedUs * cores)) * 100),
-        systemPercent: totalDelta > 0 ? percent((1 - (sys.idle - system.idle) / totalDelta) * 100) : 0,
+        processPercent: round1(Math.min(100 * cores, ((used.user + used.system) / elapsedUs) * 100)),
+        systemPercent: totalDelta > 0 ? round1(Math.min(100, (1 - (sys.idle - system.idle) / totalDelta) * 100)) : 0,
         intervalMs: Math.round(now - at),
       };
       at = now;
@@ -125,6 +148,6 @@ export function cpuCheck(options: CpuCheckOptions = {}): HealthCheckFn {
       system = sys;
     }
     const ok = last.processPercent <= maxProcess && (maxSystem === undefined || last.systemPercent <= maxSystem);
-    return { ok, details: { ...last, maxProcessPercent: maxProcess, maxSystemPercent: maxSystem ?? null } };
+    return { ok, details: { ...last, cores, maxProcessPercent: maxProcess, maxSystemPercent: maxSystem ?? null } };
   };
 }

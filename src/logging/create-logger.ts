@@ -46,8 +46,8 @@ export interface LoggerOptions {
   readonly logLevel?: LogLevel;
   /**
    * `'json'` (one JSON object per line) or `'pretty'`: one short line of text per line, for a developer's terminal
-   * (`14:02:11 GET /users/42 200 3.1 ms <reqId>` for a request), coloured by level on a terminal (`NO_COLOR` and
-   * `FORCE_COLOR` are honoured), never in files. Env `LOG_FORMAT`. Default `'json'`.
+   * (`14:02:11 GET /users/42 200 3.1 ms <reqId>` for a request), coloured by level on a terminal (`FORCE_COLOR`,
+   * which wins, and `NO_COLOR` are honoured), never in files. Env `LOG_FORMAT`. Default `'json'`.
    */
   readonly logFormat?: LogFormat;
   /**

@@ -3,7 +3,7 @@ import { acquireFileSink, registerExitFlush, unregisterExitFlush, type DropReaso
 import { checkName, LogLevelControl, type LogLevel, type ResolvedLogLevels } from './log-levels';
 import { buildPinoOptions, createPinoLogger } from './pino-options';
 import type { Redactor } from './redact';
-import { prettyDestination, stdoutHasColours } from './pretty';
+import { hasColours, prettyDestination } from './pretty';
 
 /** Something pino can write JSON lines to: a stream, a file destination or an object with `write(line)`. */
 export type LogDestination = DestinationStream | NodeJS.WritableStream;
@@ -197,12 +197,12 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     };
 
     let main: DestinationStream;
-    /** Pretty text is coloured on a terminal (or when FORCE_COLOR asks, also into the application's stream), never in files. */
+    /** Pretty text is coloured on a terminal (stdout, or a stream that is one) or when FORCE_COLOR asks, never in files. */
     let colours = false;
     if (resolved.stream !== undefined) {
       main = resolved.stream as DestinationStream;
       others.push(main as Flushable);
-      colours = resolved.colours === true;
+      colours = resolved.colours ?? hasColours(resolved.stream);
     } else if (resolved.main !== undefined) {
       main = openFile(resolved.main, 'main') as unknown as DestinationStream;
     } else {
@@ -216,9 +216,11 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       };
       registerExitFlush(entry);
       registered.push(entry);
-      colours = resolved.colours ?? stdoutHasColours();
+      colours = resolved.colours ?? hasColours();
     }
-    if (resolved.logFormat === 'pretty') main = prettyDestination(main as unknown as Parameters<typeof prettyDestination>[0], colours);
+    if (resolved.logFormat === 'pretty') {
+      main = prettyDestination(main as unknown as Parameters<typeof prettyDestination>[0], colours, pino.symbols.needsMetadataGsym);
+    }
     const logger = createPinoLogger(buildPinoOptions(resolved, redactor, undefined, levels.onChild), withErrorFile(main));
     levels.addRoot(logger);
 

@@ -59,7 +59,7 @@ export function directLineWriter(logger: Logger): DirectLineWriter | undefined {
 }
 
 /** Adds the current request's ids to every line logged while serving it. */
-function requestContextMixin(): Bindings {
+function requestContextMixin(_mergeObject: object, _level: number, logger?: Logger): Bindings {
   const ctx = getRequestContext();
   if (ctx === undefined) return NO_CONTEXT;
   const bindings: Bindings = { reqId: ctx.requestId };
@@ -68,8 +68,25 @@ function requestContextMixin(): Bindings {
     bindings.spanId = ctx.spanId;
   }
   // Request fields (setRequestFields) after the ids; the log call's own fields come after them and win.
-  if (ctx.fields !== undefined) Object.assign(bindings, ctx.fields);
+  const fields = ctx.fields;
+  if (fields !== undefined) addRequestFields(bindings, fields, logger);
   return bindings;
+}
+
+/**
+ * Adds request fields to a line, except those a child logger already binds (`req.log.child({ userId })`): pino
+ * writes bindings as text before the mixin's fields, so both would appear and the line would hold one key twice.
+ * pino writes each binding as `,"name":value`; that text cannot occur inside a value, where quotes are escaped.
+ */
+function addRequestFields(bindings: Bindings, fields: Readonly<Record<string, unknown>>, logger: Logger | undefined): void {
+  const chindings = logger === undefined ? undefined : ((logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym] as string | undefined);
+  if (typeof chindings !== 'string') {
+    Object.assign(bindings, fields);
+    return;
+  }
+  for (const name in fields) {
+    if (!chindings.includes(`,"${name}":`)) bindings[name] = fields[name];
+  }
 }
 const NO_CONTEXT: Bindings = Object.freeze({}) as Bindings;
 

@@ -91,8 +91,8 @@ function formatRecord(o: Record<string, unknown>, paint: Paint): string {
     parts.push(escapeControls(String(req.method ?? '-')), escapeControls(String(req.url ?? '-')));
     parts.push(paint(statusColour(res.statusCode as number), String(res.statusCode)), `${duration(o.responseTime as number)} ms`);
     if (o.msg !== DEFAULT_COMPLETION_MESSAGE && o.msg !== undefined) parts.push(paint(levelColour, escapeControls(String(o.msg))));
-    for (const [key, value] of Object.entries(req)) if (!SHOWN_REQ.has(key)) extras.push(field(`req.${key}`, value, paint));
-    for (const [key, value] of Object.entries(res)) if (!SHOWN_RES.has(key)) extras.push(field(`res.${key}`, value, paint));
+    for (const [key, value] of Object.entries(req)) if (!SHOWN_REQ.has(key) && !isEmptyObject(value)) extras.push(field(`req.${key}`, value, paint));
+    for (const [key, value] of Object.entries(res)) if (!SHOWN_RES.has(key) && !isEmptyObject(value)) extras.push(field(`res.${key}`, value, paint));
   } else {
     parts.push(paint(levelColour, level.toUpperCase().padEnd(5)));
     if (o.module !== undefined) parts.push(paint('magenta', `[${escapeControls(String(o.module))}]`));
@@ -119,6 +119,11 @@ function formatRecord(o: Record<string, unknown>, paint: Paint): string {
   let text = parts.join(' ');
   if (o.err !== undefined) text += errorLines(o.err, paint);
   return `${text}\n`;
+}
+
+/** Logged headers of an allowlist the request did not send: nothing to show. */
+function isEmptyObject(value: unknown): boolean {
+  return asRecord(value) !== undefined && Object.keys(value as object).length === 0;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -177,14 +182,20 @@ interface TextTarget {
   write(text: string): unknown;
   flush?: (cb?: (err?: Error) => void) => void;
   flushSync?: () => void;
+  [key: symbol]: unknown;
 }
+
+/** pino's metadata, set on a destination that asks for it (a multistream routing by level) before each write. */
+const METADATA = ['lastLevel', 'lastMsg', 'lastObj', 'lastTime', 'lastLogger'] as const;
 
 /**
  * A destination that writes every line it receives, formatted by {@link formatPrettyLine}, to `target`. Flushing
- * it flushes the target.
+ * it flushes the target. A target that asks pino for metadata (`pino.multistream`) gets it passed on, so it still
+ * routes lines by level.
  */
-export function prettyDestination(target: TextTarget, colours: boolean): DestinationStream & Required<Pick<TextTarget, 'flush' | 'flushSync'>> {
-  return {
+export function prettyDestination(target: TextTarget, colours: boolean, needsMetadata?: symbol): DestinationStream & Required<Pick<TextTarget, 'flush' | 'flushSync'>> {
+  const forward = needsMetadata !== undefined && target[needsMetadata] === true;
+  const destination: DestinationStream & Required<Pick<TextTarget, 'flush' | 'flushSync'>> & Record<string | symbol, unknown> = {
     write(line: string): void {
       let text: string;
       try {
@@ -192,6 +203,7 @@ export function prettyDestination(target: TextTarget, colours: boolean): Destina
       } catch {
         text = line;
       }
+      if (forward) for (const key of METADATA) (target as unknown as Record<string, unknown>)[key] = destination[key];
       target.write(text);
     },
     flush(cb?: (err?: Error) => void): void {
@@ -205,24 +217,30 @@ export function prettyDestination(target: TextTarget, colours: boolean): Destina
       target.flushSync?.();
     },
   };
+  if (forward) destination[needsMetadata!] = true;
+  return destination;
 }
 
 /**
- * Whether pretty output to stdout is coloured: `NO_COLOR` (any value but empty) turns colours off, `FORCE_COLOR`
- * (any value but `0` or `false`) turns them on; otherwise they are on when stdout is a terminal that has colours.
- * Returns undefined when neither variable decides.
+ * Whether pretty output is coloured, as Node decides for its own output: `FORCE_COLOR` (any value but `0` or
+ * `false`) turns colours on and wins over `NO_COLOR`; `NO_COLOR` (any value but empty) turns them off. Returns
+ * undefined when neither variable decides: colours then follow the terminal.
  */
 export function colourChoice(env: Readonly<Record<string, string | undefined>>): boolean | undefined {
-  const noColour = env.NO_COLOR;
-  if (noColour !== undefined && noColour !== '') return false;
   const force = env.FORCE_COLOR;
   if (force !== undefined) return !(force === '0' || force.toLowerCase() === 'false');
+  const noColour = env.NO_COLOR;
+  if (noColour !== undefined && noColour !== '') return false;
   return undefined;
 }
 
-/** Whether stdout is a terminal with colours (`TERM=dumb` has none). */
-export function stdoutHasColours(): boolean {
-  const stdout = process.stdout as NodeJS.WriteStream & { hasColors?: () => boolean };
-  if (stdout.isTTY !== true) return false;
-  return typeof stdout.hasColors === 'function' ? stdout.hasColors() : true;
+/** Whether a stream (stdout by default) is a terminal with colours (`TERM=dumb` has none). */
+export function hasColours(stream: unknown = process.stdout): boolean {
+  const tty = stream as { isTTY?: unknown; hasColors?: () => boolean } | null;
+  if (tty === null || typeof tty !== 'object' || tty.isTTY !== true) return false;
+  try {
+    return typeof tty.hasColors === 'function' ? tty.hasColors() : true;
+  } catch {
+    return false;
+  }
 }

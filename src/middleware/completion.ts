@@ -80,7 +80,7 @@ export function describeCompletion(res: ServerResponse, end: number): CompletedR
     req,
     res,
     state,
-    route: routeTemplate(req),
+    route: state.unmatched ? undefined : routeTemplate(req),
     statusCode: closedByServer ? CUT_AT_SHUTDOWN_STATUS : aborted ? ABORTED_STATUS : res.statusCode,
     durationMs: end - state.startTime,
     finished,

@@ -89,6 +89,16 @@ export interface ErrorResponder {
 }
 
 export function buildErrorResponder(resolved: ResolvedErrorHandlerOptions, logger: Logger): ErrorResponder {
+  // The error handler and the 404 handler of one instance share one responder, so a failing hook is logged once.
+  const shared = responders.get(resolved);
+  if (shared !== undefined && shared.logger === logger) return shared.responder;
+  const responder = makeErrorResponder(resolved, logger);
+  responders.set(resolved, { logger, responder });
+  return responder;
+}
+const responders = new WeakMap<ResolvedErrorHandlerOptions, { readonly logger: Logger; readonly responder: ErrorResponder }>();
+
+function makeErrorResponder(resolved: ResolvedErrorHandlerOptions, logger: Logger): ErrorResponder {
   const problem = resolved.errorFormat === 'problem+json';
   const hook = resolved.errorBody;
   let hookFailureLogged = false;
@@ -113,7 +123,9 @@ export function buildErrorResponder(resolved: ResolvedErrorHandlerOptions, logge
       let payload: string | undefined;
       if (hook !== undefined) {
         try {
-          const shaped = hook(Object.freeze({ status, message, requestId, error, defaultBody: fallback }), req);
+          // The hook gets a copy of its own: what it changes before failing never reaches the body sent instead.
+          const copy = defaultBody(req, status, message, requestId, stack);
+          const shaped = hook(Object.freeze({ status, message, requestId, error, defaultBody: copy }), req);
           payload = shaped === undefined ? undefined : JSON.stringify(shaped);
           if (payload === undefined) throw new TypeError('errorBody returned nothing JSON can write');
         } catch (err) {
@@ -286,6 +298,9 @@ export function buildNotFoundHandler(resolved: ResolvedErrorHandlerOptions, logg
       next();
       return;
     }
+    // A route that matched and called next() did not serve it: the line and metrics say unmatched.
+    const state = peekState(req);
+    if (state !== undefined) state.unmatched = true;
     responder.send(req, res, 404, STATUS_CODES[404]!, undefined, undefined);
   };
 }

@@ -14,6 +14,7 @@ import { serializeError } from '../logging/serialize-error';
 import { summariseRequest, summariseResponse } from '../logging/http-summary';
 import type { LogSampler } from '../sampling';
 import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
+import { RESERVED_FIELD_NAMES } from '../context/field-rules';
 
 /** Options of {@link httpLogger}. */
 export interface HttpLogOptions {
@@ -45,10 +46,17 @@ export interface HttpLogOptions {
    * the rest `info`.
    */
   readonly customLogLevel?: (req: IncomingMessage, res: ServerResponse, err: unknown) => string;
-  /** The message of a successful request's line, as in pino-http. Default `'request completed'`. */
+  /**
+   * The message of the line of a request without error and with a status below 500 (4xx included), as in
+   * pino-http; `responseTime` in milliseconds. Default `'request completed'`.
+   */
   readonly customSuccessMessage?: (req: IncomingMessage, res: ServerResponse, responseTime: number) => string;
-  /** The message of a failed request's line (4xx, 5xx, an error, an abort), as in pino-http. Default: the library's. */
-  readonly customErrorMessage?: (req: IncomingMessage, res: ServerResponse, err: unknown) => string;
+  /**
+   * The message of the line of a request with an error, a 5xx status or an abort, as in pino-http: `err` is the
+   * error attached by the error handler, `Error('request aborted')` for an abort, else
+   * `Error('failed with status code 500')`; `responseTime` in milliseconds. Default `'request completed'`.
+   */
+  readonly customErrorMessage?: (req: IncomingMessage, res: ServerResponse, err: Error, responseTime: number) => string;
 }
 
 /** Options of the standalone {@link httpLogger}: the HTTP log options plus a logger or the options to build one. */
@@ -171,16 +179,22 @@ export function buildPathMatcher(paths: readonly (string | RegExp)[]): ((path: s
   const patterns: RegExp[] = [];
   for (const p of paths) {
     if (typeof p === 'string') {
-      const normalised = p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+      // Compared without case, as Express routes by default (`/PING` reaches `app.get('/ping')`).
+      const lower = p.toLowerCase();
+      const normalised = lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
       exact.add(normalised);
       prefixes.push(`${normalised}/`);
     } else {
       patterns.push(new RegExp(p.source, p.flags.replace(/[gy]/g, '')));
     }
   }
+  const strings = exact.size > 0;
   return function isExcludedPath(path) {
-    if (exact.has(path)) return true;
-    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
+    if (strings) {
+      const lower = path.toLowerCase();
+      if (exact.has(lower)) return true;
+      for (const prefix of prefixes) if (lower.startsWith(prefix)) return true;
+    }
     for (const re of patterns) if (re.test(path)) return true;
     return false;
   };
@@ -266,8 +280,10 @@ export function buildHttpLogWriter(
   /** Applies the pino-http style hooks to a built line; returns its level (or 'silent' for none). */
   function shapeLine(done: CompletedRequest, line: Record<string, unknown>, level: LineLevel): LineLevel | 'silent' {
     const { req, res, statusCode, finished, aborted, failed } = done;
-    const err = failed ? done.state.error : undefined;
-    const success = finished && !aborted && !failed && statusCode < 400;
+    const cut = aborted || !finished;
+    const attached = failed ? done.state.error : undefined;
+    // As pino-http: the error hooks see the attached error, an abort's error, or one made from a 5xx status.
+    const err = attached ?? (cut ? new Error('request aborted') : undefined);
     if (customLogLevel !== undefined) {
       let chosen: unknown;
       try {
@@ -279,26 +295,34 @@ export function buildHttpLogWriter(
       if (typeof chosen === 'string' && Object.hasOwn(LEVEL_VALUES, chosen)) level = chosen as LineLevel;
       else if (chosen !== undefined) hookFailed('customLogLevel', new TypeError(`returned ${JSON.stringify(String(chosen).slice(0, 40))}, not a level`));
     }
-    const messageHook = success ? customSuccessMessage : customErrorMessage;
+    const responseTime = line.responseTime as number;
+    const errorCase = err !== undefined || statusCode >= 500;
+    const messageHook = errorCase ? customErrorMessage : customSuccessMessage;
     if (messageHook !== undefined) {
       try {
-        const message = success
-          ? (messageHook as NonNullable<HttpLogOptions['customSuccessMessage']>)(req, res, line.responseTime as number)
-          : (messageHook as NonNullable<HttpLogOptions['customErrorMessage']>)(req, res, err);
+        const message = errorCase
+          ? (messageHook as NonNullable<HttpLogOptions['customErrorMessage']>)(req, res, (err ?? new Error(`failed with status code ${statusCode}`)) as Error, responseTime)
+          : (messageHook as NonNullable<HttpLogOptions['customSuccessMessage']>)(req, res, responseTime);
         if (typeof message !== 'string') throw new TypeError('returned something that is not a string');
         line.msg = redactor.redact(message);
       } catch (why) {
-        hookFailed(success ? 'customSuccessMessage' : 'customErrorMessage', why);
+        hookFailed(errorCase ? 'customErrorMessage' : 'customSuccessMessage', why);
       }
     }
     if (customProps !== undefined) {
       try {
         const props = customProps(req, res);
         const safe = props === undefined || props === null ? undefined : (redactor.redact(props) as unknown);
-        if (safe !== undefined && safe !== null && typeof safe === 'object' && !Array.isArray(safe)) {
+        if (safe !== undefined && (safe === null || typeof safe !== 'object' || Array.isArray(safe))) {
+          hookFailed('customProps', new TypeError('returned something that is not a plain object of fields'));
+        } else if (safe !== undefined) {
           const msg = line.msg;
           delete line.msg;
-          for (const [key, value] of Object.entries(safe)) if (!(key in line) && key !== 'msg' && key !== 'level' && key !== 'time') line[key] = value;
+          for (const [key, value] of Object.entries(safe as Record<string, unknown>)) {
+            // Names the library writes itself (err, slow, reqId, ...) would forge what the line says.
+            if (RESERVED_FIELD_NAMES.has(key)) hookFailed('customProps', new TypeError(`returned the field "${key}", which the library writes itself; it is left out`));
+            else if (!Object.hasOwn(line, key)) line[key] = value;
+          }
           line.msg = msg;
         }
       } catch (why) {

@@ -24,6 +24,8 @@ export class RequestState {
   logged = false;
   /** Counted in the HTTP metrics (not left out by `metricsExcludePaths`). */
   measured = true;
+  /** Answered by the 404 handler: no route served it, even one that matched and passed it on. */
+  unmatched = false;
   /** The error handler attached an error. */
   failed = false;
   error: unknown = undefined;

@@ -17,6 +17,10 @@ test('the standalone setRequestFields outside a request returns false and emits 
   }
 });
 
+/** Process warnings about reserved names from assignments, over both Express versions: once per process. */
+const reservedWarnings: unknown[][] = [];
+afterAll(() => expect(reservedWarnings).toHaveLength(1));
+
 describe.each(EXPRESS_VERSIONS)('request fields on %s', (_name, express) => {
   test('every later line of the request carries them: app, req.log, children, load-time module and channel loggers, slow and completion lines', async () => {
     const { obs, logs } = observed({ slowRequestMs: 20 });
@@ -162,5 +166,84 @@ describe.each(EXPRESS_VERSIONS)('request fields on %s', (_name, express) => {
     const [line] = await logs.waitFor((ls) => ls.length === 1);
     expect(line).toMatchObject({ userId: 'standalone', msg: 'request completed' });
     expect(setRequestFields({ userId: 'nowhere' })).toBe(false); // outside a request
+  });
+  test('assigning getRequestContext().fields replaces them with the same checks; it never forges what the library writes', async () => {
+    const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const { obs, logs } = observed();
+      const app = express();
+      app.use(obs.middleware);
+      let after: unknown;
+      app.get('/x', (req, res) => {
+        obs.setRequestFields({ userId: 'u-1' });
+        const huge: Record<string, number> = {};
+        for (let i = 0; i < 100; i++) huge[`f${i}`] = i;
+        const ctx = getRequestContext()!;
+        ctx.fields = { reqId: 'FORGED', req: 'FORGED', level: 'FORGED', msg: 'FORGED', tenantId: 't-9', ...huge };
+        after = ctx.fields;
+        req.log.info('after the assignment');
+        res.send('ok');
+      });
+      const res = await request(app).get('/x').expect(200);
+      const lines = await logs.waitFor((ls) => ls.some((l) => l.msg === 'request completed'));
+      const fields = after as Record<string, unknown>;
+      expect(fields.userId).toBeUndefined(); // replaced, not merged
+      expect(fields.tenantId).toBe('t-9');
+      expect(fields.reqId).toBeUndefined();
+      expect(Object.keys(fields)).toHaveLength(REQUEST_FIELD_LIMITS.maxFields);
+      for (const line of lines) {
+        expect(line.reqId).toBe(res.headers['x-request-id']);
+        expect(['info', 'warn']).toContain(line.level);
+        expect(line.msg).not.toBe('FORGED');
+      }
+      expect(lines.find((l) => l.msg === 'after the assignment')).toMatchObject({ tenantId: 't-9' });
+      reservedWarnings.push(...emitted.mock.calls.filter((call) => String(call[0]).includes('"reqId" is written by the library')));
+      obs.close();
+    } finally {
+      emitted.mockRestore();
+    }
+  });
+
+  test('names inherited from Object.prototype count like any other; __proto__ and constructor are refused', async () => {
+    const { obs } = observed();
+    const app = express();
+    app.use(obs.middleware);
+    const results: boolean[] = [];
+    app.get('/x', (_req, res) => {
+      const many: Record<string, number> = {};
+      for (let i = 0; i < 30; i++) many[`f${i}`] = i;
+      results.push(obs.setRequestFields(many));
+      results.push(obs.setRequestFields({ toString: 'a', valueOf: 'b', hasOwnProperty: 'c', isPrototypeOf: 'd' }));
+      results.push(obs.setRequestFields(JSON.parse('{"__proto__":"x"}')));
+      results.push(obs.setRequestFields({ constructor: 'y' }));
+      res.json({ keys: Object.keys(getRequestContext()!.fields!), proto: Object.getPrototypeOf(getRequestContext()!.fields) === Object.prototype });
+    });
+    const res = await request(app).get('/x').expect(200);
+    expect(results).toEqual([true, false, false, false]);
+    expect(res.body.keys).toHaveLength(REQUEST_FIELD_LIMITS.maxFields);
+    expect(res.body.keys).toEqual(expect.arrayContaining(['toString', 'valueOf']));
+    expect(res.body.keys).not.toContain('hasOwnProperty');
+    expect(res.body.proto).toBe(true);
+    obs.close();
+  });
+
+  test('a child logger binding a field of the same name keeps its value; no line holds a key twice', async () => {
+    const { obs, logs } = observed();
+    const app = express();
+    app.use(obs.middleware);
+    app.get('/x', (req, res) => {
+      const child = req.log.child({ userId: 'from-child' });
+      obs.setRequestFields({ userId: 'from-fields', tenantId: 't' });
+      child.info('child line');
+      req.log.info('plain line');
+      res.send('ok');
+    });
+    await request(app).get('/x').expect(200);
+    await logs.waitFor((ls) => ls.some((l) => l.msg === 'request completed'));
+    for (const raw of logs.raw) expect(raw.match(/"userId":/g) ?? []).toHaveLength(1);
+    const lines = logs.lines;
+    expect(lines.find((l) => l.msg === 'child line')).toMatchObject({ userId: 'from-child', tenantId: 't' });
+    expect(lines.find((l) => l.msg === 'plain line')).toMatchObject({ userId: 'from-fields' });
+    obs.close();
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import pino from 'pino';
 import request from 'supertest';
 import { createLogger, flushLogger } from '../../src';
 import { formatPrettyLine } from '../../src/logging/pretty';
@@ -94,18 +95,56 @@ describe.each(EXPRESS_VERSIONS)('pretty format (%s)', (_name, express) => {
     obs.close();
   });
 
-  test('FORCE_COLOR colours lines written to a stream, NO_COLOR wins over it', async () => {
-    const coloured = app({ env: { FORCE_COLOR: '1' } });
+  test('FORCE_COLOR colours lines written to a stream and wins over NO_COLOR, as in Node', async () => {
+    const coloured = app({ env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
     await request(coloured.a).get('/boom').expect(500);
     const [line] = await texts(coloured.logs, 1);
     expect(line).toMatch(ANSI);
     expect(line).toContain('\u001b[31m500\u001b[0m');
     coloured.obs.close();
-    const plain = app({ env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    const plain = app({ env: { FORCE_COLOR: '0' } });
     await request(plain.a).get('/boom').expect(500);
     const [other] = await texts(plain.logs, 1);
     expect(other).not.toMatch(ANSI);
     plain.obs.close();
+  });
+
+  test('a logDestination that is a terminal with colours gets colours, unless NO_COLOR', async () => {
+    const terminal = (): LogCapture => Object.assign(new LogCapture(), { isTTY: true, hasColors: () => true });
+    const tty = terminal();
+    const on = app({ logDestination: tty });
+    await request(on.a).get('/users/1').expect(200);
+    expect((await texts(tty, 1))[0]).toContain('\u001b[32m200\u001b[0m');
+    on.obs.close();
+    const quiet = terminal();
+    const off = app({ logDestination: quiet, env: { NO_COLOR: '1' } });
+    await request(off.a).get('/users/1').expect(200);
+    expect((await texts(quiet, 1))[0]).not.toMatch(ANSI);
+    off.obs.close();
+  });
+
+  test('headers of an allowlist the request did not send add nothing to the line', async () => {
+    const { a, obs, logs } = app({ logRequestHeaders: ['x-tenant'] });
+    await request(a).get('/users/1').expect(200);
+    await request(a).get('/users/2').set('x-tenant', 'acme').expect(200);
+    const [without, withHeader] = await texts(logs, 2);
+    expect(without).not.toContain('req.headers');
+    expect(withHeader).toContain('req.headers={"x-tenant":"acme"}');
+    obs.close();
+  });
+
+  test('a multistream destination still routes pretty lines by level', async () => {
+    const errors = new LogCapture();
+    const all = new LogCapture();
+    const { a, obs } = app({ logDestination: pino.multistream([{ level: 'error', stream: errors }, { level: 'info', stream: all }]) });
+    await request(a).get('/users/1').expect(200);
+    await request(a).get('/boom').expect(500);
+    await texts(all, 2);
+    await texts(errors, 1);
+    expect(errors.raw[0]).toMatch(new RegExp(`^${CLOCK} GET /boom 500 `));
+    expect(errors.raw.some((l) => l.includes('/users/1'))).toBe(false);
+    expect(all.raw.some((l) => l.includes('GET /users/1 200'))).toBe(true);
+    obs.close();
   });
 });
 

@@ -26,7 +26,9 @@ describe.each(EXPRESS_VERSIONS)('shaping the completion line on %s', (_name, exp
       },
     });
     const res = await request(a).get('/ok');
-    const [line] = await logs.waitFor((ls) => ls.length === 1);
+    const lines = await logs.waitFor((ls) => ls.length === 2);
+    const line = lines.find((l) => l.responseTime !== undefined);
+    expect(lines.find((l) => l.hook === 'customProps')!.err.message).toContain('"reqId"');
     expect(calls).toBe(1);
     expect(line).toMatchObject({ plan: 'pro', region: 'eu', apiKey: '[REDACTED]', reqId: res.headers['x-request-id'], path: '/ok' });
     const keys = Object.keys(line!);
@@ -58,16 +60,60 @@ describe.each(EXPRESS_VERSIONS)('shaping the completion line on %s', (_name, exp
     obs.close();
   });
 
-  test('customSuccessMessage and customErrorMessage set the messages, redacted', async () => {
+  test('customSuccessMessage and customErrorMessage are called as pino-http calls them, and redacted', async () => {
+    const errorCalls: unknown[][] = [];
     const { a, obs, logs } = app({
       customSuccessMessage: (req, res, ms) => `${req.method} ${req.url} ${res.statusCode} in ${typeof ms}`,
-      customErrorMessage: (_req, res, err) => `failed ${res.statusCode} ${(err as Error | undefined)?.message ?? '-'} password=hunter2`,
+      // Written for pino-http: err is always an Error there.
+      customErrorMessage: (_req, res, err, ms) => {
+        errorCalls.push([err, ms]);
+        return `failed ${res.statusCode}: ${err.message} password=hunter2`;
+      },
+    });
+    a.get('/plain500', (_req, res) => {
+      res.status(500).send('no');
     });
     await request(a).get('/ok');
     await request(a).get('/missing');
     await request(a).get('/boom');
-    const lines = await logs.waitFor((ls) => ls.length === 3);
-    expect(lines.map((l) => l.msg)).toEqual(['GET /ok 200 in number', 'failed 404 - password=[REDACTED]', 'failed 500 kaput password=[REDACTED]']);
+    await request(a).get('/plain500');
+    const lines = await logs.waitFor((ls) => ls.length === 4);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'GET /ok 200 in number',
+      'GET /missing 404 in number',
+      'failed 500: kaput password=[REDACTED]',
+      'failed 500: failed with status code 500 password=[REDACTED]',
+    ]);
+    expect(errorCalls.map(([err, ms]) => [err instanceof Error, typeof ms])).toEqual([
+      [true, 'number'],
+      [true, 'number'],
+    ]);
+    expect(lines.some((l) => l.hook !== undefined)).toBe(false);
+    obs.close();
+  });
+
+  test('customProps: a value that is not an object, and names the library writes itself, are left out and logged once', async () => {
+    let call = 0;
+    const { a, obs, logs } = app({
+      customProps: () => {
+        call++;
+        if (call === 1) return 'junk' as any;
+        if (call === 2) return [1, 2] as any;
+        return { err: 'forged', slow: true, caller: 'x', plan: 'pro' };
+      },
+    });
+    for (let i = 0; i < 4; i++) await request(a).get('/ok').expect(200);
+    const lines = await logs.waitFor((ls) => ls.filter((l) => l.responseTime !== undefined).length === 4);
+    const completed = lines.filter((l) => l.responseTime !== undefined);
+    for (const line of completed) {
+      expect(line.err).toBeUndefined();
+      expect(line.slow).toBeUndefined();
+      expect(line.caller).toBeUndefined();
+    }
+    expect(completed.map((l) => l.plan)).toEqual([undefined, undefined, 'pro', 'pro']);
+    const warnings = lines.filter((l) => l.hook === 'customProps');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.err.message).toContain('not a plain object');
     obs.close();
   });
 

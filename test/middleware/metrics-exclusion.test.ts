@@ -30,4 +30,23 @@ describe.each(EXPRESS_VERSIONS)('metricsExcludePaths on %s', (_name, express) =>
     obs.close();
     expect(() => observed({ metricsExcludePaths: 'ping' as any })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_TYPE' }));
   });
+
+  test('string entries ignore case, as Express routing does, for metrics and logs alike', async () => {
+    const { obs, logs } = observed({ metricsExcludePaths: ['/ping'], excludePaths: ['/Quiet'] });
+    const app = express();
+    app.use(obs.middleware);
+    app.get('/ping', (_req, res) => res.send('pong'));
+    app.get('/quiet', (_req, res) => res.send('q'));
+    app.get('/other', (_req, res) => res.send('o'));
+    await request(app).get('/PING').expect(200);
+    await request(app).get('/Ping/').expect(200);
+    await request(app).get('/QUIET').expect(200);
+    await request(app).get('/other').expect(200);
+    const lines = await logs.waitFor((ls) => ls.filter((l) => l.msg === 'request completed').length === 3);
+    expect(lines.filter((l) => l.msg === 'request completed').map((l) => l.req.url).sort()).toEqual(['/PING', '/Ping/', '/other']);
+    const text = await obs.registry.getSingleMetricAsString('http_server_request_duration_seconds');
+    expect(text).not.toContain('route="/ping"');
+    expect(text).toContain('route="/quiet"');
+    obs.close();
+  });
 });

@@ -85,6 +85,39 @@ describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
     unserializable.obs.close();
   });
 
+  test('a failing errorBody hook is logged once per instance, and what it changed before failing is never sent', async () => {
+    const { a, obs, logs } = app({
+      errorBody: (info) => {
+        const body = info.defaultBody as { error: Record<string, unknown> };
+        body.error.message = 'MUTATED';
+        body.error.leak = (info.error as Error | undefined)?.stack;
+        throw new Error('hook bug');
+      },
+    });
+    const nf = await request(a).get('/nowhere').expect(404);
+    const boom = await request(a).get('/boom').expect(500);
+    expect(nf.body).toEqual({ error: { message: 'Not Found', requestId: nf.headers['x-request-id'] } });
+    expect(boom.body).toEqual({ error: { message: 'Internal Server Error', requestId: boom.headers['x-request-id'] } });
+    const lines = await logs.waitFor((ls) => ls.filter((l) => l.msg === 'request completed').length === 2);
+    expect(lines.filter((l) => String(l.msg).startsWith('errorBody hook failed'))).toHaveLength(1);
+    obs.close();
+  });
+
+  test('a request a route passed on with next() and the 404 handler answered is unmatched in its line and metrics', async () => {
+    const { obs, logs } = observed();
+    const passing = express();
+    passing.use(obs.middleware);
+    passing.get('/maybe/:id', (_req, _res, next) => next());
+    passing.use(obs.notFoundHandler);
+    await request(passing).get('/maybe/1').expect(404);
+    const [line] = await logs.waitFor((ls) => ls.some((l) => l.msg === 'request completed'));
+    expect(line!.req.route).toBe('unmatched');
+    const metrics = await obs.registry.getSingleMetricAsString('http_server_request_duration_seconds');
+    expect(metrics).toContain('route="unmatched",status_code="404"');
+    expect(metrics).not.toContain('/maybe/:id');
+    obs.close();
+  });
+
   test('options are checked: errorFormat and errorBody, and ERROR_FORMAT from the environment', async () => {
     expect(() => observed({ errorFormat: 'xml' as any })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(() => observed({ errorBody: 'no' as any })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_TYPE' }));
