@@ -21,9 +21,21 @@ function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, from field 14 and 15 of the full line
 }
 
+/**
+ * `variant@baseline` runs `variant` with the build of the library in BENCH_BASELINE (a checkout of another version,
+ * built), so two versions are compared in the same alternating rounds.
+ */
+function serverEnv(variant) {
+  if (!variant.endsWith('@baseline')) return process.env;
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline === undefined) throw new Error(`${variant} needs BENCH_BASELINE: the directory of another built checkout`);
+  return { ...process.env, OBS_BENCH_LIB: join(baseline, 'dist', 'cjs', 'index.js') };
+}
+
 async function startServer(variant, logFile) {
-  const child = spawn('taskset', ['-c', '0', process.execPath, join(here, 'server.cjs'), variant, logFile], {
+  const child = spawn('taskset', ['-c', '0', process.execPath, join(here, 'server.cjs'), variant.replace(/@baseline$/, ''), logFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: serverEnv(variant),
   });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
@@ -110,6 +122,14 @@ if (byName.full) {
     const ratio = byName.full.cpuRatioToBare / byName.fullAppend.cpuRatioToBare;
     verdicts.push(['full suite logging to its rotating file: CPU/request <= 1.05x the same suite writing to pino.destination', ratio <= 1.05, `${fmt(ratio, 3)}x`]);
   }
+}
+for (const r of rows) {
+  if (!r.variant.endsWith('@baseline')) continue;
+  const current = byName[r.variant.replace(/@baseline$/, '')];
+  if (current === undefined) continue;
+  // Each as a ratio to bare from the same rounds, so drift between rounds cancels out.
+  const ratio = current.cpuRatioToBare / r.cpuRatioToBare;
+  verdicts.push([`${current.variant}: CPU/request <= 1.03x the same variant of the baseline build`, ratio <= 1.03, `${fmt(ratio, 3)}x (added ${fmt(current.cpuUsPerRequest - byName.bare.cpuUsPerRequest, 1)} µs vs ${fmt(r.cpuUsPerRequest - byName.bare.cpuUsPerRequest, 1)} µs)`]);
 }
 console.log('\nVerdicts:');
 for (const [what, ok, value] of verdicts) console.log(`  ${ok ? 'PASS' : 'MISS'}  ${what}: ${value}`);

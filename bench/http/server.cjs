@@ -7,7 +7,8 @@ const express = require('express');
 const { randomUUID } = require('node:crypto');
 
 const [variant, logFile] = process.argv.slice(2);
-const lib = require('../../dist/cjs/index.js');
+// OBS_BENCH_LIB: another build of the library (run.mjs sets it for `variant@baseline`), to compare versions in one run.
+const lib = require(process.env.OBS_BENCH_LIB ?? '../../dist/cjs/index.js');
 const app = express();
 let obs;
 let finished = 0;
