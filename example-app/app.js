@@ -4,8 +4,8 @@ const express = require('express');
 const { createObservability, memoryCheck } = require('express-observability');
 
 const USERS = new Map([
-  ['1', { id: '1', name: 'Ada Lovelace', email: 'ada@example.com' }],
-  ['2', { id: '2', name: 'Alan Turing', email: 'alan@example.com' }],
+  ['1', { id: '1', name: 'Ada Lovelace', email: 'ada@example.com', status: 'active' }],
+  ['2', { id: '2', name: 'Alan Turing', email: 'alan@example.com', status: 'active' }],
 ]);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,10 +30,10 @@ function createApp(options = {}) {
     },
     ...options,
   });
-  // A module logger (its level can be set with logLevels / LOG_LEVELS, or at run time with obs.setLogLevel) and a
-  // channel (its own file with LOG_CHANNEL_FILES=security=logs/security.log).
+  // A module logger: its level can be set with logLevels / LOG_LEVELS, or at run time with obs.setLogLevel. Audit
+  // and security records go to the audit and security channels (their own files with
+  // LOG_CHANNEL_FILES=audit=logs/audit.log,security=logs/security.log).
   const log = obs.module('users');
-  const security = obs.channel('security');
   const app = express();
 
   app.use(obs.middleware);
@@ -65,11 +65,39 @@ function createApp(options = {}) {
       res.status(400).json({ error: { message: 'email and password are required', requestId: req.id } });
       return;
     }
-    // From here on, every line of this request (the completion line included) carries the user id.
+    // A fake check: a known email with a password of at least 8 characters.
     const user = [...USERS.values()].find((u) => u.email === email);
-    obs.setRequestFields({ userId: user?.id ?? `guest:${email.length}` });
-    security.info({ email, ip: req.ip }, 'login succeeded');
+    if (user === undefined || password.length < 8) {
+      // An audit record on the security channel (high severity), counted for brute-force detection.
+      obs.security.loginFailed({ username: email, reason: user === undefined ? 'unknown user' : 'wrong password' });
+      res.status(401).json({ error: { message: 'wrong email or password', requestId: req.id } });
+      return;
+    }
+    // From here on, every line of this request (the completion line included) carries the user id.
+    obs.setRequestFields({ userId: user.id });
+    obs.security.loginSucceeded({ userId: user.id, method: 'password' });
     res.json({ token: 'demo-token', email });
+  });
+
+  // An admin action with its audit record: who suspended whom, why, and what changed.
+  app.post('/admin/users/:id/suspend', async (req, res) => {
+    const user = USERS.get(req.params.id);
+    if (!user) {
+      res.status(404).json({ error: { message: 'user not found', requestId: req.id } });
+      return;
+    }
+    const before = { ...user };
+    user.status = 'suspended';
+    // Awaited: the answer goes out once the record is on the disk (or written out, on stdout).
+    await obs.audit({
+      action: 'user.suspend',
+      actor: { id: 'admin', role: 'admin' },
+      target: { type: 'user', id: user.id },
+      reason: typeof req.body?.reason === 'string' ? req.body.reason : 'no reason given',
+      before,
+      after: user,
+    });
+    res.json(user);
   });
 
   app.get('/slow', async (req, res) => {

@@ -5,6 +5,7 @@ import { httpCapability } from './capabilities/http';
 import { healthCapability } from './capabilities/health';
 import { metricsEndpointCapability } from './capabilities/metrics-endpoint';
 import { crashLinesCapability, type CrashLineOptions } from './crash/capability';
+import { auditCapability, type AuditMembers, type AuditOptions } from './audit/capability';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
 import type { Capability } from './kernel/capability';
@@ -38,7 +39,8 @@ export interface ObservabilityOptions
     SlowRequestOptions,
     MetricsOptions,
     HealthOptions,
-    CrashLineOptions {
+    CrashLineOptions,
+    AuditOptions {
   /**
    * Sampling of successful requests' completion lines by route template: `{ routes: { '/feed': { firstPerSecond:
    * 10, thenOneIn: 100 }, '*': {...} }, keepClientErrors }`. 5xx, slow, aborted and failed requests are always
@@ -61,7 +63,7 @@ export interface ObservabilityOptions
 }
 
 /** What {@link createObservability} returns. */
-export interface Observability {
+export interface Observability extends AuditMembers {
   /** Mount first: request id, request context, HTTP completion log, metrics, slow-request detection. */
   readonly middleware: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
   /** Monitoring endpoints (`/metrics`); mount anywhere, its routes are left out of HTTP logs and metrics. */
@@ -144,7 +146,7 @@ export interface Observability {
  * The capabilities of an instance, in the order their hooks run. Each is built only when its `resolve` returns
  * options (a capability switched off is not built and adds nothing to the request path).
  */
-const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability];
+const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability, auditCapability];
 
 const KERNEL_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...LOGGER_OPTION_SCHEMA,

@@ -41,3 +41,26 @@ export { ObservabilityError, ERROR_CODES } from './errors/obs-error';
 export type { ObsErrorCode } from './errors/obs-error';
 export type { SerializedError } from './logging/serialize-error';
 export type { NextFunction } from './middleware/types';
+export { verifyAuditTrail, canonicalJson, recordHash, GENESIS_HASH, builtInSeverity, BRUTE_FORCE_DEFAULTS, CHANGE_LIMITS } from './audit';
+export type {
+  AuditActor,
+  AuditChainSummary,
+  AuditEvent,
+  AuditMembers,
+  AuditOptions,
+  AuditOutcome,
+  AuditReceipt,
+  AuditSeverity,
+  AuditSeverityRule,
+  AuditTarget,
+  AuditTrailProblem,
+  AuditTrailProblemKind,
+  AuditVerification,
+  BruteForceOptions,
+  ChainHead,
+  HashAlgorithm,
+  PendingAudit,
+  SecurityEventFields,
+  SecurityEvents,
+  VerifyAuditOptions,
+} from './audit';

@@ -30,10 +30,13 @@ export interface RequestContext {
 }
 
 const kFields = Symbol('express-observability.fields');
+const kRequest = Symbol('express-observability.request');
 
 /** A request's context; one class, so every context has the same shape. */
 class ObservedRequestContext implements RequestContext {
   [kFields]: Readonly<Record<string, RequestFieldValue>> | undefined = undefined;
+  /** The request itself, for what is read only when asked (the client address of an audit record). */
+  [kRequest]: IncomingMessage | undefined = undefined;
   constructor(
     readonly requestId: string,
     readonly traceId: string | undefined,
@@ -50,6 +53,11 @@ class ObservedRequestContext implements RequestContext {
     // Checked like setRequestFields(), never taken as is: the fields go on every line of the request.
     this[kFields] = value === undefined ? undefined : mergeRequestFields(undefined, value, warnOnce).fields;
   }
+}
+
+/** The request a context was built for, or undefined for a context built elsewhere. */
+export function requestOf(ctx: RequestContext): IncomingMessage | undefined {
+  return ctx instanceof ObservedRequestContext ? ctx[kRequest] : undefined;
 }
 
 /** Replaces the fields of a context with fields already checked. */
@@ -80,7 +88,9 @@ export function getRequestContext(): RequestContext | undefined {
 /** Builds the context of a request whose id is already assigned. */
 export function buildRequestContext(req: IncomingMessage, requestId: string, startTime: number): RequestContext {
   const trace = parseTraceparent(req.headers.traceparent);
-  return new ObservedRequestContext(requestId, trace?.traceId, trace?.spanId, req.method ?? 'GET', startTime);
+  const context = new ObservedRequestContext(requestId, trace?.traceId, trace?.spanId, req.method ?? 'GET', startTime);
+  context[kRequest] = req;
+  return context;
 }
 
 /**

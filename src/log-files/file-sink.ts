@@ -286,6 +286,13 @@ export class FileSink extends EventEmitter {
   /** close() has finished: flushSync has nothing left to do. */
   private finished = false;
   private drainWaiters: Array<() => void> = [];
+  /** Lines dropped since the sink was made, so a durable sync can tell whether all it covers reached the disk. */
+  private droppedLines = 0;
+  /** The durable sync in progress, and the one that will start after it for the lines written meanwhile. */
+  private syncing: Promise<boolean> | undefined;
+  private nextSync: Promise<boolean> | undefined;
+  /** Files given up by a rotation or reopen, being synced and closed. */
+  private readonly retiredSyncs = new Set<Promise<void>>();
 
   // Background work (compression, retention), one task at a time.
   private maintenance: Promise<void> = Promise.resolve();
@@ -473,6 +480,38 @@ export class FileSink extends EventEmitter {
   }
 
   /**
+   * Writes every accepted line and asks the disk to keep them (`fdatasync`): resolves true when every line accepted
+   * before the call is on the disk, false when one was dropped meanwhile, the sync failed or `timeoutMs` passed.
+   * Calls made while a sync runs share the next one (one `fdatasync` for all of them). Never rejects.
+   * @param timeoutMs Default 10000.
+   */
+  sync(timeoutMs: number = DEFAULT_DRAIN_TIMEOUT_MS): Promise<boolean> {
+    if (this.syncing === undefined) {
+      this.syncing = this.syncOnce(timeoutMs).finally(() => {
+        this.syncing = this.nextSync;
+        this.nextSync = undefined;
+      });
+      return this.syncing;
+    }
+    // The sync in progress may have started before these lines were written: they get the next one.
+    this.nextSync ??= this.syncing.then(() => this.syncOnce(timeoutMs));
+    return this.nextSync;
+  }
+
+  private async syncOnce(timeoutMs: number): Promise<boolean> {
+    const dropped = this.droppedLines;
+    const started = performance.now();
+    await this.drain(timeoutMs);
+    if (this.retiredSyncs.size > 0) await Promise.all([...this.retiredSyncs]);
+    if (this.closed && this.fd === -1) return false;
+    if (this.pendingBytes > 0 || performance.now() - started > timeoutMs) return false;
+    const fd = this.fd;
+    if (fd === -1 || !this.regular) return this.droppedLines === dropped && fd !== -1;
+    const synced = await new Promise<boolean>((resolve) => fs.fdatasync(fd, (err) => resolve(err === null)));
+    return synced && this.droppedLines === dropped;
+  }
+
+  /**
    * pino's `logger.flush(callback)` calls this: {@link FileSink.drain}, then `callback`.
    */
   flush(callback?: (err?: Error | null) => void): void {
@@ -505,6 +544,8 @@ export class FileSink extends EventEmitter {
       this.finished = true;
       if (this.fd !== -1) this.retire(this.fd);
       this.closeRetired();
+      // Resolved once the file is closed (synced first), so its directory can be unmounted or removed.
+      if (this.retiredSyncs.size > 0) await Promise.all([...this.retiredSyncs]);
     })();
     return this.closing;
   }
@@ -677,6 +718,7 @@ export class FileSink extends EventEmitter {
       }
     }
     this.droppedSinceWarning += lines;
+    this.droppedLines += lines;
     this.warn(() => `log lines are being dropped (${reason}): ${why}`);
   }
 
@@ -865,7 +907,13 @@ export class FileSink extends EventEmitter {
 
   private closeRetired(): void {
     if (this.writing || this.retiredFds.length === 0) return;
-    for (const fd of this.retiredFds) if (!isStdio(fd)) fs.close(fd, () => undefined);
+    // A rotated file is synced before it is closed, and a durable sync waits for it: it covers its last lines too.
+    for (const fd of this.retiredFds) {
+      if (isStdio(fd)) continue;
+      const done = new Promise<void>((resolve) => fs.fdatasync(fd, () => fs.close(fd, () => resolve())));
+      this.retiredSyncs.add(done);
+      void done.then(() => this.retiredSyncs.delete(done));
+    }
     this.retiredFds = [];
   }
 

@@ -6,3 +6,4 @@ export { acquireFileSink } from './shared-sinks';
 export type { SinkLease } from './shared-sinks';
 export { drainLiveSinks as drainAllFileSinks, flushLiveSinks as flushAllFileSinks, registerExitFlush, unregisterExitFlush } from './exit-flush';
 export type { SyncFlushable } from './exit-flush';
+export { listRotatedFilesSync } from './rotated-files';

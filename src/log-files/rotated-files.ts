@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { gzipTo } from './compressor';
 
@@ -81,6 +81,34 @@ async function scan(naming: RotatedFileNaming): Promise<{ groups: RotatedGroup[]
   // By stamp, then by n: a name with `.n` sorts before the plain one as text when the extension follows it.
   const groups = [...byKey.values()].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.n - b.n));
   return { groups, partial };
+}
+
+/**
+ * The rotated files of `path` (the active file's name), oldest first, as paths: for each, the compressed one when
+ * it exists, else the plain one. Empty when the directory cannot be read.
+ */
+export function listRotatedFilesSync(path: string): string[] {
+  const naming = namingFor(path);
+  let names: string[];
+  try {
+    names = readdirSync(naming.dir);
+  } catch {
+    return [];
+  }
+  const byKey = new Map<string, { stamp: string; n: number; name: string; gz: boolean }>();
+  for (const name of names) {
+    const match = naming.pattern.exec(name);
+    if (match === null || match[3] === '.gz.tmp') continue;
+    const stamp = match[1]!;
+    const n = match[2] === undefined ? 0 : Number(match[2]);
+    const key = `${stamp}.${n}`;
+    const gz = match[3] === '.gz';
+    const seen = byKey.get(key);
+    if (seen === undefined || (gz && !seen.gz)) byKey.set(key, { stamp, n, name, gz });
+  }
+  return [...byKey.values()]
+    .sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.n - b.n))
+    .map((entry) => join(naming.dir, entry.name));
 }
 
 async function unlinkQuietly(path: string): Promise<void> {

@@ -28,7 +28,7 @@ export function loggedUrl(req: IncomingMessage & { originalUrl?: string }, redac
  * The client address as Express's `req.ip` gives it. Without an `X-Forwarded-For` header, `req.ip` is the socket's
  * peer whatever the `trust proxy` setting, so the header parsing behind `req.ip` is skipped.
  */
-function clientIp(req: SummarisedRequest): string | undefined {
+export function clientIp(req: SummarisedRequest): string | undefined {
   if (req.headers['x-forwarded-for'] === undefined) return req.socket?.remoteAddress ?? req.ip;
   return req.ip ?? req.socket?.remoteAddress;
 }

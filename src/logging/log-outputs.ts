@@ -1,7 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { acquireFileSink, registerExitFlush, unregisterExitFlush, type DropReason, type FileSink, type RotationOptions, type SinkLease, type SyncFlushable } from '../log-files';
 import { checkName, LogLevelControl, type LogLevel, type ResolvedLogLevels } from './log-levels';
-import { buildPinoOptions, createPinoLogger } from './pino-options';
+import { buildPinoOptions, createPinoLogger, directLineWriter } from './pino-options';
 import type { Redactor } from './redact';
 import { hasColours, prettyDestination } from './pretty';
 
@@ -48,12 +48,33 @@ export interface LogOutputHooks {
   readonly reopenOnSighup?: boolean;
 }
 
+/**
+ * Lines built whole by the caller (audit records, whose hash covers every field), written to a channel's
+ * destination: its file, or the main destination (pretty, when that is the format). Written at any level.
+ */
+export interface RecordWriter {
+  /** The channel's own file, or undefined when its lines go to the main destination. */
+  readonly file: string | undefined;
+  /** The fields every line of the channel starts with after `level` and `time`: `service`, `pid`, `hostname`, `channel`. */
+  readonly base: Readonly<Record<string, unknown>>;
+  /** Writes one line (`text`, newline included; `line` is what it holds) at pino's level number `levelValue`. */
+  write(levelValue: number, text: string, line: { readonly msg?: unknown; readonly time?: unknown }): void;
+  /**
+   * Resolves true once every line written so far is durable: a file written and synced (`fdatasync`), stdout or
+   * a stream written out; false when a line was dropped or `timeoutMs` passed. Never rejects.
+   * @param timeoutMs Default 10000.
+   */
+  sync(timeoutMs?: number): Promise<boolean>;
+}
+
 /** The loggers and destinations of an instance. */
 export interface LogOutputs {
   /** The main logger. */
   readonly logger: Logger;
   /** A channel's logger: lines carry `channel: name` and go to the channel's file when one is configured. */
   channel(name: string): Logger;
+  /** Writes complete lines built by the caller to a channel's destination, and makes them durable. */
+  recordWriter(name: string): RecordWriter;
   /** Levels of every logger, changeable at run time. */
   readonly levels: LogLevelControl;
   /** Writes every buffered line of every destination synchronously. Never throws. */
@@ -197,19 +218,29 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     };
 
     let main: DestinationStream;
+    /** Makes every line written to the main destination durable (see {@link RecordWriter.sync}). */
+    let syncMain: (timeoutMs: number) => Promise<boolean>;
     /** Pretty text is coloured on a terminal (stdout, or a stream that is one) or when FORCE_COLOR asks, never in files. */
     let colours = false;
     if (resolved.stream !== undefined) {
       main = resolved.stream as DestinationStream;
       others.push(main as Flushable);
+      const stream = main;
+      syncMain = () => new Promise<boolean>((resolve) => flushAsync(stream, () => resolve(true)));
       colours = resolved.colours ?? hasColours(resolved.stream);
     } else if (resolved.main !== undefined) {
-      main = openFile(resolved.main, 'main') as unknown as DestinationStream;
+      const mainSink = openFile(resolved.main, 'main');
+      main = mainSink as unknown as DestinationStream;
+      syncMain = (timeoutMs) => mainSink.sync(timeoutMs);
     } else {
       // Asynchronous, batched writes keep the request path free of a system call per line.
       main = pino.destination({ dest: 1, sync: false, minLength: WRITE_BATCH_BYTES, periodicFlush: FLUSH_INTERVAL_MS });
       others.push(main as Flushable);
       const stdout = main as Flushable;
+      syncMain = async (timeoutMs) => {
+        await drainSonicBoom(stdout, performance.now() + timeoutMs);
+        return true;
+      };
       const entry: SyncFlushable = {
         flushSync: () => flushDestination(stdout),
         drain: (timeoutMs = 2000) => drainSonicBoom(stdout, performance.now() + timeoutMs),
@@ -225,10 +256,12 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     levels.addRoot(logger);
 
     const channelLoggers = new Map<string, Logger>();
+    const channelSinks = new Map<string, FileSink>();
     for (const [name, target] of resolved.channels) {
       if (target.file === undefined) continue;
       // Labels `main` and `error` name those files; a channel of that name is told apart.
       const sink = openFile(target.file, name === 'main' || name === 'error' ? `channel:${name}` : name);
+      channelSinks.set(name, sink);
       const channelLogger = createPinoLogger(
         buildPinoOptions(resolved, redactor, { channel: name }, levels.onChild),
         withErrorFile(sink as unknown as DestinationStream),
@@ -248,6 +281,23 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       return child;
     }
 
+    function recordWriter(name: string): RecordWriter {
+      checkName(name, 'channel');
+      const sink = channelSinks.get(name);
+      const root = sink === undefined ? logger : channelLoggers.get(name)!;
+      const direct = directLineWriter(root)!;
+      // pino's bindings() leaves pid and hostname out: the text pino writes on every line is read instead.
+      const chindings = (root as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
+      const written = typeof chindings === 'string' && chindings.length > 1 ? (JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>) : {};
+      const base: Record<string, unknown> = { ...written, channel: name };
+      return {
+        file: sink?.path,
+        base: Object.freeze(base),
+        write: (levelValue, text, line) => direct.writeLine(levelValue, text, line),
+        sync: (timeoutMs = 10_000) => (sink === undefined ? syncMain(timeoutMs) : sink.sync(timeoutMs)),
+      };
+    }
+
     function flushSync(): void {
       for (const other of others) flushDestination(other);
       for (const sink of sinks) sink.flushSync();
@@ -262,6 +312,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     return {
       logger,
       channel,
+      recordWriter,
       levels,
       flushSync,
       async drain(timeoutMs = 2000) {

@@ -50,6 +50,11 @@ export interface DirectLineWriter {
    * `levelValue`, `line` and its `msg` as pino's metadata.
    */
   write(levelValue: number, levelLabel: string, fields: string, line: { readonly msg?: unknown }): void;
+  /**
+   * Writes one complete line built by the caller (`text`, its newline included; `line` is what it holds), with
+   * the metadata of a destination that asks for it, whatever the logger's level.
+   */
+  writeLine(levelValue: number, text: string, line: { readonly msg?: unknown; readonly time?: unknown }): void;
 }
 const directWriters = new WeakMap<Logger, DirectLineWriter>();
 
@@ -279,7 +284,19 @@ export function createPinoLogger(options: PinoOptions, destination: DestinationS
     : function writeText(_levelValue, levelLabel, fields) {
         stream.write(`{"level":"${levelLabel}","time":"${isoNow()}",${base},${fields.slice(1)}\n`);
       };
-  directWriters.set(logger, { enabled, write });
+  const writeLine: DirectLineWriter['writeLine'] = wantsMetadata
+    ? function writeLineWithMetadata(levelValue, text, line) {
+        stream.lastLevel = levelValue;
+        stream.lastObj = line;
+        stream.lastMsg = line.msg;
+        stream.lastTime = JSON.stringify(line.time);
+        stream.lastLogger = logger;
+        stream.write(text);
+      }
+    : function writeLineText(_levelValue, text) {
+        stream.write(text);
+      };
+  directWriters.set(logger, { enabled, write, writeLine });
   return logger;
 }
 

@@ -27,10 +27,33 @@ describe('example app', () => {
     await request(app).post('/login').send({ email: 'ada@example.com', password: 'correct horse battery staple' }).expect(200);
     const lines = await logs.waitFor((l) => l.length === 3);
     expect(lines[0]).toMatchObject({ module: 'users', msg: 'login attempt', password: '[REDACTED]', reqId: lines[2]!.reqId });
-    expect(lines[1]).toMatchObject({ channel: 'security', msg: 'login succeeded', email: 'ada@example.com', userId: '1', reqId: lines[2]!.reqId });
+    expect(lines[1]).toMatchObject({ channel: 'security', action: 'auth.login', outcome: 'success', actor: { id: '1' }, userId: '1', reqId: lines[2]!.reqId, seq: 1 });
     expect(lines[2]).toMatchObject({ msg: 'request completed', userId: '1' });
     expect(lines[0]!.userId).toBeUndefined(); // logged before the login succeeded
     expect(logs.raw.join('\n')).not.toContain('correct horse');
+  });
+
+  it('records failed logins and an admin action in the audit trail', async () => {
+    const { app, logs } = start();
+    await request(app).post('/login').send({ email: 'ada@example.com', password: 'short' }).expect(401);
+    await request(app).post('/login').send({ email: 'nobody@example.com', password: 'long enough' }).expect(401);
+    const suspended = await request(app).post('/admin/users/2/suspend').send({ reason: 'abuse report 17' }).expect(200);
+    expect(suspended.body.status).toBe('suspended');
+    const lines = await logs.waitFor((l) => l.filter((x) => x.msg === 'request completed').length === 3);
+    const failures = lines.filter((l) => l.action === 'auth.login');
+    expect(failures.map((f) => [f.outcome, f.severity, f.reason, f.target.name])).toEqual([
+      ['failure', 'high', 'wrong password', 'ada@example.com'],
+      ['failure', 'high', 'unknown user', 'nobody@example.com'],
+    ]);
+    expect(lines.find((l) => l.action === 'user.suspend')).toMatchObject({
+      channel: 'audit',
+      actor: { id: 'admin', role: 'admin' },
+      target: { type: 'user', id: '2' },
+      reason: 'abuse report 17',
+      changed: ['status'],
+      before: { status: 'active' },
+      after: { status: 'suspended' },
+    });
   });
 
   it('answers unknown paths with a JSON 404 carrying the request id', async () => {
