@@ -41,10 +41,12 @@ export { ObservabilityError, ERROR_CODES } from './errors/obs-error';
 export type { ObsErrorCode } from './errors/obs-error';
 export type { SerializedError } from './logging/serialize-error';
 export type { NextFunction } from './middleware/types';
-export { verifyAuditTrail, canonicalJson, recordHash, GENESIS_HASH, builtInSeverity, BRUTE_FORCE_DEFAULTS, CHANGE_LIMITS } from './audit';
+export { verifyAuditTrail, canonicalJson, recordHash, GENESIS_HASH, builtInSeverity, BRUTE_FORCE_DEFAULTS, CHANGE_LIMITS, AUDIT_DATABASE_DEFAULTS, auditTableStatements } from './audit';
 export type {
   AuditActor,
   AuditChainSummary,
+  AuditDatabaseOptions,
+  AuditQuery,
   AuditEvent,
   AuditMembers,
   AuditOptions,

@@ -6,7 +6,8 @@ import { defineCapability } from '../kernel/capability';
 import type { ChainHead } from './chain';
 import { compileSeverityRules, type AuditSeverityRule } from './severity';
 import { BRUTE_FORCE_DEFAULTS, buildSecurityEvents, type BruteForceOptions, type SecurityEvents } from './security';
-import { AuditTrail } from './trail';
+import { AuditTrail, type AuditSink } from './trail';
+import { AUDIT_DATABASE_DEFAULTS, PostgresAuditSink, type AuditDatabaseOptions, type AuditQuery } from './postgres-sink';
 import type { AuditEvent, AuditOutcome, AuditSeverity, PendingAudit } from './types';
 
 /** Options of the audit capability (part of `createObservability`'s options). */
@@ -24,6 +25,12 @@ export interface AuditOptions {
   readonly auditDurableTimeoutMs?: number;
   /** Thresholds of brute-force detection on `obs.security.loginFailed`. */
   readonly bruteForce?: BruteForceOptions;
+  /**
+   * Keeps audit and security records in PostgreSQL too: `{ pool }` (a `pg.Pool`) or `{ connectionString }` (env
+   * `AUDIT_DATABASE_URL`; needs the `pg` package), with `table`, `createTable`, `batchSize`, `flushIntervalMs`,
+   * `maxBufferedRecords`, `maxRetryDelayMs`. Default: none.
+   */
+  readonly auditDatabase?: AuditDatabaseOptions;
 }
 
 /** What the audit capability adds to an instance. */
@@ -45,6 +52,12 @@ export interface AuditMembers {
   business(name: string, fields?: Readonly<Record<string, unknown>>): void;
   /** Where each channel's hash chain stands (`{ audit: { seq, hash } }`): keep it elsewhere to detect a truncated trail. */
   auditHeads(): Record<string, ChainHead>;
+  /**
+   * Stored audit and security records, newest first, from the `auditDatabase`: filters `actor`, `action`,
+   * `outcome`, `channel`, `requestId`, `from`, `to` and `limit` (1 to 1000, default 100).
+   * @throws {ObservabilityError} `OBS_ERR_INVALID_ARGUMENT` (as a rejection) without `auditDatabase` or for a bad limit.
+   */
+  queryAudit(query?: AuditQuery): Promise<Record<string, unknown>[]>;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
@@ -69,12 +82,42 @@ function checkBruteForce(key: string, value: unknown): void {
   }
 }
 
+function checkDatabase(key: string, value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}" must be { pool } or { connectionString } with optional settings`, key);
+  }
+  const v = value as Record<string, unknown>;
+  const ranges: Record<string, [number, number]> = { batchSize: [1, 1000], flushIntervalMs: [0, 10_000], maxBufferedRecords: [1, 1_000_000], maxRetryDelayMs: [100, 600_000] };
+  for (const [name, item] of Object.entries(v)) {
+    const range = ranges[name];
+    if (range !== undefined) {
+      if (typeof item !== 'number' || !Number.isInteger(item) || item < range[0] || item > range[1]) {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}.${name}" must be an integer from ${range[0]} to ${range[1]}`, `${key}.${name}`);
+      }
+    } else if (name === 'pool') {
+      if (item === null || typeof item !== 'object' || typeof (item as { query?: unknown }).query !== 'function') {
+        throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}.pool" must be a pg.Pool (an object with query())`, `${key}.pool`);
+      }
+    } else if (name === 'connectionString' || name === 'table') {
+      if (typeof item !== 'string' || item === '') throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}.${name}" must be a non-empty string`, `${key}.${name}`);
+    } else if (name === 'createTable') {
+      if (typeof item !== 'boolean') throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}.createTable" must be a boolean`, `${key}.createTable`);
+    } else {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_UNKNOWN_KEY', `option "${key}" has no key "${name}" (known: pool, connectionString, table, createTable, ${Object.keys(ranges).join(', ')})`, `${key}.${name}`);
+    }
+  }
+  if ((v.pool === undefined) === (v.connectionString === undefined)) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_CONFLICT', `option "${key}" needs exactly one of pool and connectionString`, key);
+  }
+}
+
 export const AUDIT_OPTION_SCHEMA: OptionSchema = Object.freeze({
   auditHmacKey: { type: 'string', nonEmpty: true, refuse: (v: string) => (v.length < 32 ? 'shorter than 32 characters' : undefined) },
   auditSeverityRules: { type: 'custom', expected: 'an array of { action, severity, outcome? }', check: checkRules },
   auditMaxActions: { type: 'integer', min: 1, max: 10_000 },
   auditDurableTimeoutMs: { type: 'integer', min: 1, max: 600_000 },
   bruteForce: { type: 'custom', expected: '{ perUser?, perAddress?, windowMs?, maxKeys? }', check: checkBruteForce },
+  auditDatabase: { type: 'custom', expected: '{ pool } or { connectionString }', check: checkDatabase },
 });
 
 function resolveAudit(options: AuditOptions, env: EnvSource) {
@@ -88,15 +131,33 @@ function resolveAudit(options: AuditOptions, env: EnvSource) {
     maxActions: options.auditMaxActions ?? 100,
     durableTimeoutMs: options.auditDurableTimeoutMs ?? 10_000,
     bruteForce: { ...BRUTE_FORCE_DEFAULTS, ...options.bruteForce },
+    database: resolveDatabase(options.auditDatabase, env),
   };
+}
+
+function resolveDatabase(option: AuditDatabaseOptions | undefined, env: EnvSource) {
+  const url = envString(env, 'AUDIT_DATABASE_URL');
+  const given = option ?? (url === undefined ? undefined : { connectionString: url });
+  if (given === undefined) return undefined;
+  const table = given.table ?? AUDIT_DATABASE_DEFAULTS.table;
+  if (!/^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', 'option "auditDatabase.table" must be name or schema.name (letters, digits and _)', 'auditDatabase.table');
+  }
+  return { ...AUDIT_DATABASE_DEFAULTS, ...given, table };
 }
 
 export const auditCapability = defineCapability({
   name: 'audit',
   schema: AUDIT_OPTION_SCHEMA,
   resolve: (options, env) => resolveAudit(options as AuditOptions, env),
-  build(resolved, kernel): Readonly<Record<string, unknown>> & AuditMembers {
+  build(resolved, kernel, hooks): Readonly<Record<string, unknown>> & AuditMembers {
     const { logs, redactor, registry, logger } = kernel;
+    const database = resolved.database === undefined ? undefined : new PostgresAuditSink(resolved.database, { registry, logger, redactor });
+    const sinks: AuditSink[] = database === undefined ? [] : [database];
+    if (database !== undefined) {
+      hooks.drain.push((timeoutMs) => database.drain(timeoutMs));
+      hooks.close.push(() => void database.close());
+    }
     // Nothing here runs per request: the trail and its metrics exist, and work only when the API is called.
     const trail = new AuditTrail({
       writers: (channel) => logs.recordWriter(channel),
@@ -107,7 +168,7 @@ export const auditCapability = defineCapability({
       classify: resolved.classify,
       maxActions: resolved.maxActions,
       durableTimeoutMs: resolved.durableTimeoutMs,
-      sinks: [],
+      sinks,
     });
     const security = buildSecurityEvents(trail, registry, resolved.bruteForce);
     let badBusinessName = false;
@@ -139,6 +200,10 @@ export const auditCapability = defineCapability({
         }
       },
       auditHeads: () => trail.heads(),
+      queryAudit: async (query?: AuditQuery) => {
+        if (database === undefined) throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'queryAudit needs the auditDatabase option');
+        return database.query(query);
+      },
     };
     return members as Readonly<Record<string, unknown>> & AuditMembers;
   },

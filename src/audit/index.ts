@@ -5,3 +5,4 @@ export { BRUTE_FORCE_DEFAULTS, type BruteForceOptions, type SecurityEventFields,
 export { builtInSeverity, type AuditSeverityRule } from './severity';
 export type { AuditActor, AuditEvent, AuditOutcome, AuditReceipt, AuditSeverity, AuditTarget, PendingAudit } from './types';
 export { verifyAuditTrail, type AuditChainSummary, type AuditTrailProblem, type AuditTrailProblemKind, type AuditVerification, type VerifyAuditOptions } from './verify';
+export { AUDIT_DATABASE_DEFAULTS, auditTableStatements, type AuditDatabaseOptions, type AuditQuery, type QueryablePool } from './postgres-sink';

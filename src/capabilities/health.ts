@@ -26,6 +26,7 @@ export const healthCapability = defineCapability({
       // Then every file of the process (other instances, createLogger files): the process ends by re-raising the
       // signal, and Node runs no 'exit' listener then.
       flush: async () => {
+        await Promise.all(hooks.drain.map((drain) => drain(2000).catch(report)));
         await kernel.logs.drain();
         await drainAllFileSinks();
       },

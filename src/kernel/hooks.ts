@@ -17,12 +17,14 @@ export interface Hooks {
   readonly shutdownStarting: (() => void)[];
   /** Run at the shutdown timeout, just before the connections still open are closed. */
   readonly shutdownForced: (() => void)[];
+  /** Work to finish before the logs are flushed at shutdown (records buffered for a database), each bounded. */
+  readonly drain: ((timeoutMs: number) => Promise<void>)[];
   /** Timers and listeners to stop, run by `close()` and at the end of shutdown. */
   readonly close: (() => void)[];
 }
 
 export function createHooks(): Hooks {
-  return { requestComplete: [], monitoringRequest: [], routes: {}, shutdownStarting: [], shutdownForced: [], close: [] };
+  return { requestComplete: [], monitoringRequest: [], routes: {}, shutdownStarting: [], shutdownForced: [], drain: [], close: [] };
 }
 
 /** Runs every hook of a list; one that throws does not stop the others (`report` is told). */
