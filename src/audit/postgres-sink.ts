@@ -47,6 +47,12 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
+/** PostgreSQL's class 22, data exceptions: the statement can never succeed with these values, retried or not. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 const TABLE = /^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const RETRY_START_MS = 100;
 
@@ -242,8 +248,14 @@ export class PostgresAuditSink implements AuditSink {
         }
         await this.pool.query(this.insert, [JSON.stringify(batch.map((e) => e.record))]);
       } catch (err) {
-        this.reportFailure(err);
-        return;
+        if (!isDataError(err)) {
+          this.reportFailure(err);
+          return;
+        }
+        // The database refuses something in the batch itself: one record at a time, so a record it can never take
+        // does not hold back the others for ever.
+        if (!(await this.writeOneByOne(batch))) return;
+        continue;
       }
       this.queue.splice(0, batch.length);
       this.buffered.set({ sink: 'postgres' }, this.queue.length);
@@ -255,6 +267,28 @@ export class PostgresAuditSink implements AuditSink {
         this.log('info', undefined, `audit database reachable again: ${this.queue.length} record(s) still buffered`);
       }
     }
+  }
+
+  /** Writes `batch` (the head of the queue) record by record; false when the database failed otherwise. */
+  private async writeOneByOne(batch: Entry[]): Promise<boolean> {
+    for (const entry of batch) {
+      try {
+        await this.pool.query(this.insert, [JSON.stringify([entry.record])]);
+        this.settle(entry, 'stored');
+        this.count('stored', 1);
+      } catch (err) {
+        if (!isDataError(err)) {
+          this.reportFailure(err);
+          return false;
+        }
+        this.settle(entry, 'dropped');
+        this.count('dropped', 1);
+        this.log('error', err, `audit database refused record ${String(entry.record.channel)}#${String(entry.record.seq)}: it is dropped from the database sink and counted; it is still in its channel`);
+      }
+      this.queue.shift();
+      this.buffered.set({ sink: 'postgres' }, this.queue.length);
+    }
+    return true;
   }
 
   private reportFailure(err: unknown): void {

@@ -62,6 +62,21 @@ function plainObject(value: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * Text a JSON store can hold: NUL characters and lone surrogates replaced by U+FFFD. PostgreSQL's jsonb (and many
+ * log stores) refuse them, and the copy in a database must be the record as written, so its hash checks there too.
+ */
+function storable(record: Record<string, unknown>): Record<string, unknown> {
+  let changed = false;
+  const text = JSON.stringify(record, (_key, value: unknown) => {
+    if (typeof value !== 'string') return value;
+    const clean = (value as string & { toWellFormed(): string }).toWellFormed().replace(/\0/g, '\ufffd');
+    if (clean !== value) changed = true;
+    return clean;
+  });
+  return changed ? (JSON.parse(text) as Record<string, unknown>) : record;
+}
+
 class Pending implements PendingAudit {
   private settled: Promise<AuditReceipt> | undefined;
   constructor(
@@ -226,7 +241,7 @@ export class AuditTrail {
     if (Object.keys(details).length > 0) content.details = plainObject(details) ?? {};
     content.msg = `${action} ${outcome}`;
 
-    const redacted = this.options.redactor.redact(content) as Record<string, unknown>;
+    const redacted = storable(this.options.redactor.redact(content) as Record<string, unknown>);
     const level = severity === 'high' ? 'warn' : 'info';
     const line: Record<string, unknown> = { level, time: isoNow(), ...writer.writer.base, ...redacted };
     const linked = writer.chain.link(line);

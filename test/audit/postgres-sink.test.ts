@@ -113,6 +113,31 @@ describeWithPostgres('the PostgreSQL sink of audit records', () => {
     obs.close();
   }, 60_000);
 
+  test('text PostgreSQL cannot hold is made storable; a record it refuses is dropped alone, not with its batch', async () => {
+    const { obs } = instance('storable');
+    const nul = await obs.audit({ action: 'note.add', reason: 'before\u0000after', note: 'lone \ud800 surrogate' });
+    expect(nul.durable).toBe(true);
+    const [row] = await rows('storable');
+    expect(row.record.reason).toBe('before\ufffdafter');
+    expect(recordHash(row.record, undefined)).toBe(row.hash);
+    obs.close();
+
+    // A table of the application's own whose action column is too narrow for one record (SQLSTATE 22001).
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    await client.query(`CREATE TABLE narrow (LIKE storable INCLUDING ALL)`);
+    await client.query(`ALTER TABLE narrow ALTER COLUMN action TYPE varchar(12)`);
+    await client.end();
+    const narrow = instance('narrow', { createTable: false, flushIntervalMs: 50 });
+    const receipts = await Promise.all([narrow.obs.audit({ action: 'a.ok' }), narrow.obs.audit({ action: 'a.much.too.long.for.it' }), narrow.obs.audit({ action: 'b.ok' })]);
+    expect(receipts.map((r) => r.durable)).toEqual([true, false, true]);
+    expect((await rows('narrow')).map((r) => r.action)).toEqual(['a.ok', 'b.ok']);
+    expect(await narrow.obs.registry.getSingleMetricAsString('audit_sink_records_total')).toContain('result="dropped"} 1');
+    const refused = await narrow.logs.waitFor((ls) => ls.some((l) => typeof l.msg === 'string' && l.msg.startsWith('audit database refused record audit#2')));
+    expect(refused.find((l) => l.sink === 'postgres' && l.level === 'error')).toBeDefined();
+    narrow.obs.close();
+  });
+
   test.each(EXPRESS_VERSIONS)('a slow database does not slow requests: they answer while every insert is blocked (%s)', async (name, express) => {
     const table = `slow_${name.replace(/\W/g, '_')}`;
     const pool = new Pool({ connectionString: db.url, max: 2 });
