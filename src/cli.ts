@@ -62,6 +62,7 @@ export async function main(argv: readonly string[], out: (text: string) => void 
   for (const chain of result.chains) {
     out(`${chain.channel}: ${chain.records} record(s), seq ${chain.first.seq} to ${chain.last.seq}${chain.first.seq > 1 ? ' (starts after earlier files)' : ''}${chain.restarts > 0 ? `, ${chain.restarts} restart(s) from seq 1` : ''}\n`);
   }
+  for (const cut of result.interrupted) out(`note: ${cut.file}:${cut.line}: the rest of a write cut by a crash; the record after it continues the chain\n`);
   if (result.problem === undefined) {
     out(`OK: ${result.records} audit record(s) in ${paths.length} file(s) check\n`);
     return 0;

@@ -68,3 +68,24 @@ export function readChainHead(path: string, channel: string): ChainHead | undefi
   }
   return undefined;
 }
+
+/** Whether the file's last line has no newline (a write cut by a crash): the next line must start on a line of its own. */
+export function endsInsideLine(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}

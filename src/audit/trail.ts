@@ -8,7 +8,7 @@ import { isoNow } from '../logging/pino-options';
 import type { Redactor } from '../logging/redact';
 import { HashChain, type ChainHead } from './chain';
 import { diffChanges } from './changes';
-import { readChainHead } from './resume';
+import { endsInsideLine, readChainHead } from './resume';
 import { SEVERITIES } from './severity';
 import type { AuditEvent, AuditOutcome, AuditReceipt, AuditSeverity, PendingAudit } from './types';
 
@@ -135,6 +135,8 @@ export class AuditTrail {
       const writer = this.options.writers(channel);
       // A channel with a file of its own goes on from its last record, across restarts and rotations.
       const start = writer.file === undefined ? undefined : readChainHead(writer.file, channel);
+      // A line cut by a crash is ended, so the next record starts on a line of its own.
+      if (writer.file !== undefined && endsInsideLine(writer.file)) writer.write(INFO, '\n', {});
       entry = { chain: new HashChain(this.options.hmacKey, start), writer };
       this.chains.set(channel, entry);
       if (start !== undefined) this.sequence.set({ channel }, start.seq);

@@ -46,6 +46,11 @@ export interface AuditVerification {
   /** Audit records checked (lines without `seq` and `hash` are not audit records and are skipped). */
   readonly records: number;
   readonly chains: readonly AuditChainSummary[];
+  /**
+   * Parts of lines left by a write that a crash cut short, each followed by the record that continues the chain
+   * from the last complete one: the process went on from there, and no record is missing.
+   */
+  readonly interrupted: readonly { readonly file: string; readonly line: number }[];
   /** The first problem; verification stops there. */
   readonly problem: AuditTrailProblem | undefined;
 }
@@ -110,6 +115,8 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
   // First every record is read (only what the chain needs is kept), so that a gap can be told apart from records
   // that come later in the wrong place.
   const entries: Entry[] = [];
+  /** Lines that are not JSON, by the index of the record that follows them. */
+  const fragments = new Map<number, { file: string; line: number }>();
   let stop: AuditTrailProblem | undefined;
   outer: for (const file of files) {
     try {
@@ -123,11 +130,14 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
           record = undefined;
         }
         if (record === undefined) {
-          // A record cut off by a crash or by a truncation at the end of a file; anything else is not a record.
-          stop = last && !terminated
-            ? { kind: 'truncated', file, line, channel: undefined, seq: undefined, message: 'the file ends inside a record' }
-            : { kind: 'malformed', file, line, channel: undefined, seq: undefined, message: 'the line is not a JSON record' };
-          break outer;
+          if (last && !terminated) {
+            // A record cut off by a crash or by a truncation at the end of a file.
+            stop = { kind: 'truncated', file, line, channel: undefined, seq: undefined, message: 'the file ends inside a record' };
+            break outer;
+          }
+          // Judged with the record after it: the rest of a write cut by a crash, or not a record at all.
+          fragments.set(entries.length, { file, line });
+          continue;
         }
         const { seq, hash, prevHash, hashAlg } = record;
         if (typeof seq !== 'number' || typeof hash !== 'string' || typeof prevHash !== 'string') continue;
@@ -153,12 +163,25 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
     if (!byChannel.has(entry.seq)) byChannel.set(entry.seq, i);
   });
   const chains = new Map<string, ChainState>();
+  const interrupted: { file: string; line: number }[] = [];
   let records = 0;
   let problem: AuditTrailProblem | undefined;
   for (let i = 0; i < entries.length && problem === undefined; i++) {
     const { file, line, channel, seq, hash, prevHash, intact } = entries[i]!;
     const at = (kind: AuditTrailProblemKind, message: string): AuditTrailProblem => ({ kind, file, line, channel, seq, message });
     records++;
+    const fragment = fragments.get(i);
+    if (fragment !== undefined) {
+      // A write cut by a crash leaves part of a line; the process then goes on from the last complete record, so
+      // the record after the fragment continues the chain exactly. Anything else is a line that is not a record.
+      const before = chains.get(channel)?.last;
+      const continues = before !== undefined && seq === before.seq + 1 && prevHash === before.hash;
+      if (!continues) {
+        problem = { kind: 'malformed', file: fragment.file, line: fragment.line, channel: undefined, seq: undefined, message: 'the line is not a JSON record' };
+        break;
+      }
+      interrupted.push(fragment);
+    }
     if (!intact) {
       problem = at('edited', `record ${seq} does not match its hash: it was changed after it was written`);
       break;
@@ -190,6 +213,10 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
     state.records++;
     state.last = { seq, hash };
   }
+  const trailing = fragments.get(entries.length);
+  if (problem === undefined && trailing !== undefined) {
+    problem = { kind: 'malformed', file: trailing.file, line: trailing.line, channel: undefined, seq: undefined, message: 'the line is not a JSON record' };
+  }
   problem ??= stop;
   if (problem === undefined && options.head !== undefined) {
     const channel = options.head.channel ?? 'audit';
@@ -205,7 +232,7 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
       };
     }
   }
-  return { ok: problem === undefined, records, chains: [...chains.values()].map((c) => ({ ...c })), problem };
+  return { ok: problem === undefined, records, chains: [...chains.values()].map((c) => ({ ...c })), interrupted, problem };
 }
 
 interface Entry {

@@ -118,8 +118,8 @@ describeWithPostgres('the PostgreSQL sink of audit records', () => {
     const nul = await obs.audit({ action: 'note.add', reason: 'before\u0000after', note: 'lone \ud800 surrogate' });
     expect(nul.durable).toBe(true);
     const [row] = await rows('storable');
-    expect(row.record.reason).toBe('before\ufffdafter');
-    expect(recordHash(row.record, undefined)).toBe(row.hash);
+    expect(row!.record.reason).toBe('before\ufffdafter');
+    expect(recordHash(row!.record, undefined)).toBe(row!.hash);
     obs.close();
 
     // A table of the application's own whose action column is too narrow for one record (SQLSTATE 22001).

@@ -111,6 +111,25 @@ describe('verifyAuditTrail', () => {
   });
 });
 
+describe('a write cut by a crash', () => {
+  test('the next process ends the cut line, goes on from the last complete record, and the trail checks', async () => {
+    const { file } = await trail(5);
+    const { appendFileSync } = jest.requireActual('node:fs') as typeof import('node:fs');
+    appendFileSync(file, '{"level":"info","time":"2026-12-02T00:00:00.000Z","servi'); // killed mid-write
+    const next = createObservability({ env: {}, logDestination: new LogCapture(), channels: { audit: { file } } });
+    const receipt = await next.audit({ action: 'user.update' });
+    await next.audit({ action: 'user.update' });
+    next.close();
+    expect(receipt.seq).toBe(6);
+    const result = await verifyAuditTrail([file]);
+    expect(result).toMatchObject({ ok: true, records: 7, interrupted: [{ file, line: 6 }] });
+    // Garbage that no record continues from is still reported.
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    const forged = write([...lines.slice(0, 3), 'garbage', ...lines.slice(4)]);
+    expect((await verifyAuditTrail([forged])).problem).toMatchObject({ kind: 'malformed', line: 4 });
+  });
+});
+
 describe('the verify-audit command', () => {
   test('exit 0 for a trail that checks, 1 with the first problem, 2 for a usage error', async () => {
     const { file, lines } = await trail(4);
