@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { listRotatedFilesSync } from './log-files';
 import { verifyAuditTrail } from './audit/verify';
 
-const USAGE = `Usage: express-observability verify-audit [--rotated] [--key-env NAME] [--head SEQ] [--channel NAME] FILE...
+const USAGE = `Usage: express-observability verify-audit [--rotated] [--key-env NAME] [--head SEQ] [--channel NAME] [--from-start] [--allow-restarts] FILE...
 
 Checks the hash chain of the audit records in FILE... (oldest first; .gz files are read compressed) and reports
 the first record edited, deleted, reordered or truncated.
@@ -12,6 +12,8 @@ the first record edited, deleted, reordered or truncated.
   --key-env NAME   read the HMAC key from the environment variable NAME (default AUDIT_HMAC_KEY, when set)
   --head SEQ       the trail must reach record SEQ (from audit_chain_sequence): fewer records is a truncation
   --channel NAME   the channel --head applies to (default audit)
+  --from-start     each channel's trail must start at record 1 (no older file removed)
+  --allow-restarts accept chains that start again at record 1 (channels without a file of their own)
 
 Exit status: 0 when the trail checks, 1 when a problem was found, 2 for a usage error.`;
 
@@ -27,11 +29,19 @@ export async function main(argv: readonly string[], out: (text: string) => void 
   let keyEnv: string | undefined;
   let head: number | undefined;
   let channel: string | undefined;
+  let fromStart = false;
+  let allowRestarts = false;
+  let headText: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (arg === '--rotated') rotated = true;
+    else if (arg === '--from-start') fromStart = true;
+    else if (arg === '--allow-restarts') allowRestarts = true;
     else if (arg === '--key-env') keyEnv = rest[++i];
-    else if (arg === '--head') head = Number(rest[++i]);
+    else if (arg === '--head') {
+      headText = rest[++i] ?? '';
+      head = /^\d+$/.test(headText) ? Number(headText) : Number.NaN;
+    }
     else if (arg === '--channel') channel = rest[++i];
     else if (arg === '--help' || arg === '-h') {
       out(`${USAGE}\n`);
@@ -41,7 +51,7 @@ export async function main(argv: readonly string[], out: (text: string) => void 
       return 2;
     } else files.push(arg);
   }
-  if (files.length === 0 || (head !== undefined && !(Number.isSafeInteger(head) && head >= 0)) || (keyEnv !== undefined && keyEnv === '')) {
+  if (files.length === 0 || (head !== undefined && !(Number.isSafeInteger(head) && head >= 0)) || keyEnv === '' || channel === '') {
     err(`${USAGE}\n`);
     return 2;
   }
@@ -52,12 +62,19 @@ export async function main(argv: readonly string[], out: (text: string) => void 
   }
   const paths: string[] = [];
   for (const file of files) {
-    if (rotated) paths.push(...listRotatedFilesSync(file));
-    if (existsSync(file) || !rotated) paths.push(file);
+    const older = rotated ? listRotatedFilesSync(file) : [];
+    if (!existsSync(file) && older.length === 0) {
+      err(`no such file: ${file}\n`);
+      return 2;
+    }
+    paths.push(...older);
+    if (existsSync(file)) paths.push(file);
   }
   const result = await verifyAuditTrail(paths, {
     hmacKey: key === '' ? undefined : key,
     head: head === undefined ? undefined : { seq: head, channel },
+    fromStart,
+    allowRestarts,
   });
   for (const chain of result.chains) {
     out(`${chain.channel}: ${chain.records} record(s), seq ${chain.first.seq} to ${chain.last.seq}${chain.first.seq > 1 ? ' (starts after earlier files)' : ''}${chain.restarts > 0 ? `, ${chain.restarts} restart(s) from seq 1` : ''}\n`);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * Failed logins counted per key (a user, a source address) in fixed windows that start at a key's first failure,
- * in bounded memory: at most `maxKeys` keys; past it, the key whose window started first is forgotten. Keys longer
+ * in bounded memory: at most `maxKeys` keys; past it, of the oldest 256 keys the one with the fewest failures is
+ * forgotten (a flood of one-off names evicts itself before a count that is rising). Keys longer
  * than 128 characters are kept as their SHA-256 (64 characters), so a key costs a bounded number of bytes.
  */
 export interface FailureWindow {
@@ -20,6 +21,8 @@ interface Entry {
 }
 
 const MAX_KEY_LENGTH = 128;
+/** Keys looked at to choose the one to evict. */
+const EVICTION_SCAN = 256;
 
 export class FailureCounter {
   private readonly entries = new Map<string, Entry>();
@@ -43,16 +46,32 @@ export class FailureCounter {
       entry = undefined;
     }
     if (entry === undefined) {
-      // Insertion order is window order: the first key is the one whose window started first.
-      if (this.entries.size >= this.maxKeys) {
-        const oldest = this.entries.keys().next().value;
-        if (oldest !== undefined) this.entries.delete(oldest);
-      }
+      if (this.entries.size >= this.maxKeys) this.evict();
       entry = { count: 0, since: now };
       this.entries.set(key, entry);
     }
     entry.count++;
     return { count: entry.count, crossed: entry.count === this.threshold, since: entry.since };
+  }
+
+  /**
+   * Makes room for one key. Insertion order is window order; of the oldest {@link EVICTION_SCAN} keys, the one with
+   * the fewest failures goes, so a flood of new names (one failure each) evicts its own keys before a count that is
+   * rising.
+   */
+  private evict(): void {
+    let victim: string | undefined;
+    let fewest = Infinity;
+    let seen = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.count < fewest) {
+        fewest = entry.count;
+        victim = key;
+        if (fewest === 1) break;
+      }
+      if (++seen >= EVICTION_SCAN) break;
+    }
+    if (victim !== undefined) this.entries.delete(victim);
   }
 
   /** Forgets a key (after a successful login, its failures no longer add up). */

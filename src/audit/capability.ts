@@ -170,6 +170,8 @@ export const auditCapability = defineCapability({
       durableTimeoutMs: resolved.durableTimeoutMs,
       sinks,
     });
+    // Where the chains of channels with files stand is read now, at start-up, not on a request's first record.
+    trail.prepare(['audit', 'security']);
     const security = buildSecurityEvents(trail, registry, resolved.bruteForce);
     let badBusinessName = false;
     const members: AuditMembers = {

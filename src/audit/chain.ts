@@ -51,15 +51,28 @@ export interface ChainHead {
   readonly hash: string;
 }
 
+/** Where a chain stands, shared by every writer of one file in a process. */
+export interface ChainState {
+  head: ChainHead;
+}
+
 /** The next link of a chain, kept per channel. */
 export class HashChain {
-  private head: ChainHead;
+  private readonly state: ChainState;
 
   constructor(
     private readonly key: Buffer | undefined,
-    start: ChainHead = { seq: 0, hash: GENESIS_HASH },
+    start: ChainHead | ChainState = { seq: 0, hash: GENESIS_HASH },
   ) {
-    this.head = start;
+    this.state = 'head' in start ? start : { head: start };
+  }
+
+  private get head(): ChainHead {
+    return this.state.head;
+  }
+
+  private set head(value: ChainHead) {
+    this.state.head = value;
   }
 
   get algorithm(): HashAlgorithm {

@@ -30,7 +30,8 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   let node = target;
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i]!;
-    let next = node[key];
+    // Own properties only: `__proto__` read through `node[key]` would be Object.prototype itself.
+    let next = Object.hasOwn(node, key) ? node[key] : undefined;
     if (!isObject(next)) {
       next = {};
       Object.defineProperty(node, key, { value: next, enumerable: true, writable: true, configurable: true });

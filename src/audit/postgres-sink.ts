@@ -47,10 +47,13 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
-/** PostgreSQL's class 22, data exceptions: the statement can never succeed with these values, retried or not. */
+/**
+ * PostgreSQL's classes 22 (data exception) and 54 (program limit exceeded, such as an index row too large): the
+ * statement can never succeed with these values, retried or not.
+ */
 function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('22');
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
 }
 
 const TABLE = /^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -98,8 +101,8 @@ export function auditTableStatements(table: string): string[] {
 /** One `INSERT` of a batch given as a JSON array; a record already stored (same hash) is skipped. */
 function insertStatement(table: string): string {
   return `INSERT INTO ${quoted(table)} (time, service, channel, seq, action, outcome, severity, actor_id, actor_ip, target_type, target_id, request_id, trace_id, prev_hash, hash, record)
-    SELECT (r->>'time')::timestamptz, coalesce(r->>'service', ''), coalesce(r->>'channel', 'audit'), (r->>'seq')::bigint, r->>'action', r->>'outcome', r->>'severity',
-      r->'actor'->>'id', r->'actor'->>'ip', r->'target'->>'type', r->'target'->>'id', r->>'reqId', r->>'traceId', r->>'prevHash', r->>'hash', r
+    SELECT (r->>'time')::timestamptz, left(coalesce(r->>'service', ''), 256), left(coalesce(r->>'channel', 'audit'), 64), (r->>'seq')::bigint, left(r->>'action', 128), r->>'outcome', r->>'severity',
+      left(r->'actor'->>'id', 256), left(r->'actor'->>'ip', 64), left(r->'target'->>'type', 128), left(r->'target'->>'id', 256), left(r->>'reqId', 256), left(r->>'traceId', 64), r->>'prevHash', r->>'hash', r
     FROM jsonb_array_elements($1::jsonb) AS batch(r)
     ON CONFLICT (hash) DO NOTHING`;
 }
@@ -201,8 +204,8 @@ export class PostgresAuditSink implements AuditSink {
     if (entry === undefined) return Promise.resolve(false);
     if (entry.state !== 'pending') return Promise.resolve(entry.state === 'stored');
     return new Promise<boolean>((resolve) => {
+      // Not unref'd: a script that awaits a record stays alive until it is stored (or the timeout passes).
       const timer = setTimeout(() => done(false), timeoutMs);
-      timer.unref();
       const done = (stored: boolean): void => {
         clearTimeout(timer);
         const i = entry.waiters.indexOf(done);
@@ -329,8 +332,13 @@ export class PostgresAuditSink implements AuditSink {
     if (query.outcome !== undefined) add('outcome = ?', String(query.outcome));
     if (query.channel !== undefined) add('channel = ?', String(query.channel));
     if (query.requestId !== undefined) add('request_id = ?', String(query.requestId));
-    if (query.from !== undefined) add('time >= ?', new Date(query.from).toISOString());
-    if (query.to !== undefined) add('time < ?', new Date(query.to).toISOString());
+    const time = (value: Date | string, name: string): string => {
+      const date = value instanceof Date ? value : new Date(value);
+      if (Number.isNaN(date.getTime())) throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', `queryAudit: ${name} must be a Date or an ISO 8601 time`);
+      return date.toISOString();
+    };
+    if (query.from !== undefined) add('time >= ?', time(query.from, 'from'));
+    if (query.to !== undefined) add('time < ?', time(query.to, 'to'));
     const limit = query.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'queryAudit: limit must be an integer from 1 to 1000');
     values.push(limit);

@@ -3,8 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import { listRotatedFilesSync } from '../log-files';
 import type { ChainHead } from './chain';
 
-/** Bytes read from the end of a file to find its last record. */
-const TAIL_BYTES = 256 * 1024;
+/** Bytes read from the end of a file to find its last record, then more while none is found (a record larger than the window). */
+const TAIL_WINDOWS = [256 * 1024, 8 * 1024 * 1024, 256 * 1024 * 1024];
 
 /** The last record of `channel` in `text` (its complete lines), or undefined. */
 function lastRecordIn(text: string, channel: string): ChainHead | undefined {
@@ -25,7 +25,7 @@ function lastRecordIn(text: string, channel: string): ChainHead | undefined {
   return undefined;
 }
 
-function tailOf(path: string): string | undefined {
+function tailOf(path: string, window: number): { text: string; whole: boolean } | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -34,12 +34,12 @@ function tailOf(path: string): string | undefined {
   }
   try {
     const size = fstatSync(fd).size;
-    const length = Math.min(size, TAIL_BYTES);
+    const length = Math.min(size, window);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
     const text = buffer.toString('utf8');
     // The first line may be cut by the window: left out unless the window is the whole file.
-    return length < size ? text.slice(text.indexOf('\n') + 1) : text;
+    return length < size ? { text: text.slice(text.indexOf('\n') + 1), whole: false } : { text, whole: true };
   } catch {
     return undefined;
   } finally {
@@ -47,20 +47,29 @@ function tailOf(path: string): string | undefined {
   }
 }
 
+/** The last record of `channel` in a file, reading more of its end while none is found. */
+function lastRecordOfFile(path: string, channel: string): ChainHead | undefined {
+  for (const window of TAIL_WINDOWS) {
+    const tail = tailOf(path, window);
+    if (tail === undefined) return undefined;
+    const found = lastRecordIn(tail.text, channel);
+    if (found !== undefined || tail.whole) return found;
+  }
+  return undefined;
+}
+
 /**
  * Where the chain of `channel` stands in its file: the last record of the active file, else of its newest rotated
  * file (just rotated, or the process stopped before writing to the new one). Undefined when neither holds one.
  */
 export function readChainHead(path: string, channel: string): ChainHead | undefined {
-  const active = tailOf(path);
-  const found = active === undefined ? undefined : lastRecordIn(active, channel);
+  const found = lastRecordOfFile(path, channel);
   if (found !== undefined) return found;
   const rotated = listRotatedFilesSync(path);
   for (let i = rotated.length - 1; i >= 0; i--) {
     const file = rotated[i]!;
     try {
-      const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : tailOf(file);
-      const head = text === undefined ? undefined : lastRecordIn(text, channel);
+      const head = file.endsWith('.gz') ? lastRecordIn(gunzipSync(readFileSync(file)).toString('utf8'), channel) : lastRecordOfFile(file, channel);
       if (head !== undefined) return head;
     } catch {
       // An unreadable rotated file: look at the one before it.

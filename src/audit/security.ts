@@ -101,7 +101,7 @@ export function buildSecurityEvents(trail: AuditTrail, registry: Registry, optio
   return {
     loginSucceeded(fields) {
       const user = fields?.userId ?? fields?.actor?.id;
-      if (user !== undefined) users.reset(String(user));
+      if (user !== undefined) users.reset(String(user).toLowerCase());
       return write('auth.login', fields, ['method'], { outcome: 'success', method: fields?.method });
     },
     loginFailed(fields) {
@@ -114,8 +114,10 @@ export function buildSecurityEvents(trail: AuditTrail, registry: Registry, optio
         const now = Date.now();
         const user = fields?.userId ?? fields?.actor?.id ?? fields?.username;
         if (user !== undefined) {
-          const seen = users.fail(String(user), now);
-          if (seen.crossed) signal('user', String(user), seen.count, seen.since);
+          // Names tried are counted without case (`Victim` and `victim` are one target).
+          const key = String(user).toLowerCase();
+          const seen = users.fail(key, now);
+          if (seen.crossed) signal('user', key, seen.count, seen.since);
         }
         const ctx = getRequestContext();
         const req = ctx === undefined ? undefined : requestOf(ctx);

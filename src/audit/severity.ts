@@ -8,7 +8,7 @@ import type { AuditOutcome, AuditSeverity } from './types';
  *
  * - **high**: an authentication failure (`login`, `signin`, `authenticate`, `auth`, `mfa`, `2fa`, `otp` with
  *   outcome `failure`); a change of roles or permissions (`role`, `permission`, `privilege`, `grant`, `revoke`,
- *   `acl`); a deletion (`delete`, `remove`, `destroy`, `purge`, `erase`); a change of a secret or key
+ *   `acl`, `promote`, `demote`, `impersonate`, `elevate`, `escalate`, `sudo`); a deletion (`delete`, `remove`, `destroy`, `purge`, `erase`); a change of a secret or key
  *   (`password`, `secret`, `credential`, `token`, `api_key`/`apikey`/`key`, `mfa`, `2fa`); access refused (`denied`,
  *   `forbidden`, `unauthorized`).
  * - **low**: a read (`read`, `view`, `get`, `list`, `search`, `show`), when no high rule applies.
@@ -25,7 +25,7 @@ export interface AuditSeverityRule {
 }
 
 const AUTH_WORDS = new Set(['login', 'signin', 'logon', 'authenticate', 'authentication', 'auth', 'mfa', '2fa', 'otp', 'sso']);
-const PRIVILEGE_WORDS = new Set(['role', 'roles', 'permission', 'permissions', 'privilege', 'privileges', 'grant', 'revoke', 'acl']);
+const PRIVILEGE_WORDS = new Set(['role', 'roles', 'permission', 'permissions', 'privilege', 'privileges', 'grant', 'revoke', 'acl', 'promote', 'demote', 'impersonate', 'impersonation', 'elevate', 'escalate', 'sudo']);
 const DELETE_WORDS = new Set(['delete', 'deleted', 'remove', 'removed', 'destroy', 'destroyed', 'purge', 'purged', 'erase', 'erased']);
 const SECRET_WORDS = new Set(['password', 'passwd', 'secret', 'secrets', 'credential', 'credentials', 'token', 'tokens', 'apikey', 'key', 'keys', 'mfa', '2fa', 'totp']);
 const DENIED_WORDS = new Set(['denied', 'forbidden', 'unauthorized', 'unauthorised']);

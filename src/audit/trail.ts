@@ -6,11 +6,14 @@ import { clientIp } from '../logging/http-summary';
 import type { RecordWriter } from '../logging/log-outputs';
 import { isoNow } from '../logging/pino-options';
 import type { Redactor } from '../logging/redact';
-import { HashChain, type ChainHead } from './chain';
+import { GENESIS_HASH, HashChain, type ChainHead, type ChainState } from './chain';
 import { diffChanges } from './changes';
 import { endsInsideLine, readChainHead } from './resume';
 import { SEVERITIES } from './severity';
 import type { AuditEvent, AuditOutcome, AuditReceipt, AuditSeverity, PendingAudit } from './types';
+
+/** Chains of the files of this process, by file and channel: two instances writing one file share its chain. */
+const fileChains = new Map<string, ChainState>();
 
 /** A destination that keeps audit records besides their channel (the PostgreSQL sink). */
 export interface AuditSink {
@@ -122,6 +125,11 @@ export class AuditTrail {
     });
   }
 
+  /** Reads where the chains of these channels stand now (at start-up), not at their first record. */
+  prepare(channels: readonly string[]): void {
+    for (const channel of channels) this.chainFor(channel);
+  }
+
   /** Where each channel's chain stands. */
   heads(): Record<string, ChainHead> {
     const out: Record<string, ChainHead> = {};
@@ -134,12 +142,20 @@ export class AuditTrail {
     if (entry === undefined) {
       const writer = this.options.writers(channel);
       // A channel with a file of its own goes on from its last record, across restarts and rotations.
-      const start = writer.file === undefined ? undefined : readChainHead(writer.file, channel);
-      // A line cut by a crash is ended, so the next record starts on a line of its own.
-      if (writer.file !== undefined && endsInsideLine(writer.file)) writer.write(INFO, '\n', {});
-      entry = { chain: new HashChain(this.options.hmacKey, start), writer };
+      const start = writer.file === undefined || fileChains.has(`${writer.file}\u0000${channel}`) ? undefined : readChainHead(writer.file, channel);
+      let state: ChainState = { head: start ?? { seq: 0, hash: GENESIS_HASH } };
+      if (writer.file !== undefined) {
+        // Every instance of the process writing this file links into one chain (the file itself is shared).
+        const key = `${writer.file}\u0000${channel}`;
+        const shared = fileChains.get(key);
+        if (shared !== undefined) state = shared;
+        else fileChains.set(key, state);
+        // A line cut by a crash is ended, so the next record starts on a line of its own.
+        if (endsInsideLine(writer.file)) writer.write(INFO, '\n', {});
+      }
+      entry = { chain: new HashChain(this.options.hmacKey, state), writer };
       this.chains.set(channel, entry);
-      if (start !== undefined) this.sequence.set({ channel }, start.seq);
+      if (state.head.seq > 0) this.sequence.set({ channel }, state.head.seq);
     }
     return entry;
   }
@@ -165,7 +181,37 @@ export class AuditTrail {
 
   /** Builds, links and writes one record. Never throws: what cannot be read of the event is left out or replaced. */
   record(input: AuditEvent, channel: string): PendingAudit {
-    const event: Partial<AuditEvent> = input !== null && typeof input === 'object' ? input : {};
+    try {
+      return this.build(this.readEvent(input), channel);
+    } catch (err) {
+      // Not expected: the event is read defensively. Reported, and the caller's request goes on.
+      this.warnOnce('record failed', `a record could not be written (${String((err as Error)?.message ?? err).slice(0, 200)})`);
+      return new Pending(0, '', channel, () => Promise.resolve(false));
+    }
+  }
+
+  /** A plain copy of the event's own fields; a field whose getter throws is left out (logged once). */
+  private readEvent(input: unknown): Partial<AuditEvent> {
+    if (input === null || typeof input !== 'object') return {};
+    let keys: string[];
+    try {
+      keys = Object.keys(input);
+    } catch {
+      this.warnOnce('unreadable event', 'the event given cannot be read; written as an unknown action');
+      return {};
+    }
+    const copy: Record<string, unknown> = {};
+    for (const key of keys) {
+      try {
+        Object.defineProperty(copy, key, { value: (input as Record<string, unknown>)[key], enumerable: true, writable: true, configurable: true });
+      } catch {
+        this.warnOnce('unreadable field', `the field ${JSON.stringify(key.slice(0, 64))} of an event cannot be read; it is left out`);
+      }
+    }
+    return copy as Partial<AuditEvent>;
+  }
+
+  private build(event: Partial<AuditEvent>, channel: string): PendingAudit {
     let action = typeof event.action === 'string' ? event.action : '';
     if (!ACTION.test(action)) {
       this.warnOnce('invalid action', `an action must be 1 to 128 letters, digits or _ . : / - starting with a letter or digit; written as "unknown" with the given text in invalidAction`);

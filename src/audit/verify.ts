@@ -36,7 +36,7 @@ export interface AuditChainSummary {
   /** The first record found: its `seq` is above 1 when older files were removed by retention. */
   readonly first: ChainHead & { readonly prevHash: string };
   readonly last: ChainHead;
-  /** Chains started again from `seq` 1 after the first (a process that could not read where its file stood). */
+  /** Chains started again from `seq` 1 after the first, accepted with `allowRestarts`. */
   readonly restarts: number;
 }
 
@@ -64,6 +64,13 @@ export interface VerifyAuditOptions {
    * records at the end is not visible otherwise.
    */
   readonly head?: { readonly channel?: string; readonly seq: number };
+  /** Each channel's trail must start at record 1 (no older file removed). Default false: retention removes old files. */
+  readonly fromStart?: boolean;
+  /**
+   * Accept a chain that starts again at record 1 (a channel without a file of its own starts anew in each process).
+   * Default false: a restart is reported as `reordered`.
+   */
+  readonly allowRestarts?: boolean;
 }
 
 interface ChainState {
@@ -135,18 +142,29 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
             stop = { kind: 'truncated', file, line, channel: undefined, seq: undefined, message: 'the file ends inside a record' };
             break outer;
           }
-          // Judged with the record after it: the rest of a write cut by a crash, or not a record at all.
+          // The rest of a write cut by a crash starts as a record does, and one at most comes before a record:
+          // judged with the record after it. Anything else is not a record.
+          if (!text.startsWith('{"level":') || fragments.has(entries.length)) {
+            stop = { kind: 'malformed', file, line, channel: undefined, seq: undefined, message: 'the line is not a JSON record' };
+            break outer;
+          }
           fragments.set(entries.length, { file, line });
           continue;
         }
         const { seq, hash, prevHash, hashAlg } = record;
+        const chainFields = [seq, hash, prevHash, hashAlg].filter((v) => v !== undefined).length;
+        if (chainFields > 0 && chainFields < 4) {
+          stop = { kind: 'edited', file, line, channel: typeof record.channel === 'string' ? record.channel : undefined, seq: typeof seq === 'number' ? seq : undefined, message: 'a record lost part of its chain fields (seq, prevHash, hashAlg, hash)' };
+          break outer;
+        }
         if (typeof seq !== 'number' || typeof hash !== 'string' || typeof prevHash !== 'string') continue;
         const channel = typeof record.channel === 'string' ? record.channel : 'audit';
         if (hashAlg === 'hmac-sha256' && key === undefined) {
           stop = { kind: 'unverifiable', file, line, channel, seq, message: 'records are keyed with HMAC-SHA256: give the key (AUDIT_HMAC_KEY)' };
           break outer;
         }
-        const intact = recordHash(record, hashAlg === 'hmac-sha256' ? key : undefined) === hash;
+        // With a key, every record must be keyed: one hashed without it could have been rewritten by anyone.
+        const intact = (key === undefined || hashAlg === 'hmac-sha256') && recordHash(record, hashAlg === 'hmac-sha256' ? key : undefined) === hash;
         entries.push({ file, line, channel, seq, hash, prevHash, intact });
       }
     } catch (err) {
@@ -188,6 +206,10 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
     }
     const state = chains.get(channel);
     if (state === undefined) {
+      if (options.fromStart === true && !(seq === 1 && prevHash === GENESIS_HASH)) {
+        problem = at('deleted', `the trail of ${channel} starts at record ${seq}: records 1 to ${seq - 1} are missing`);
+        break;
+      }
       chains.set(channel, { channel, records: 1, first: { seq, hash, prevHash }, last: { seq, hash }, restarts: 0 });
       continue;
     }
@@ -195,6 +217,12 @@ async function verify(files: readonly string[], options: VerifyAuditOptions): Pr
     if (seq === prev.seq + 1 && prevHash === prev.hash) {
       // The expected next record.
     } else if (seq === 1 && prevHash === GENESIS_HASH) {
+      // A chain started again. Legitimate only for a channel without a file of its own (each process starts anew);
+      // otherwise it hides a replaced or duplicated trail.
+      if (options.allowRestarts !== true) {
+        problem = at('reordered', `record 1 starts a new chain after record ${prev.seq}: a trail was replaced, duplicated or given out of order (allowRestarts for a channel without a file of its own)`);
+        break;
+      }
       state.restarts++;
     } else if (seq > prev.seq + 1) {
       const later = positions.get(channel)?.get(prev.seq + 1);

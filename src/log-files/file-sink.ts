@@ -508,7 +508,9 @@ export class FileSink extends EventEmitter {
     const fd = this.fd;
     if (fd === -1 || !this.regular) return this.droppedLines === dropped && fd !== -1;
     const synced = await new Promise<boolean>((resolve) => fs.fdatasync(fd, (err) => resolve(err === null)));
-    return synced && this.droppedLines === dropped;
+    // A file removed from its directory meanwhile syncs fine, and keeps nothing anyone can read.
+    const linked = await new Promise<boolean>((resolve) => fs.fstat(fd, (err, stats) => resolve(err === null && stats.nlink > 0)));
+    return synced && linked && this.droppedLines === dropped;
   }
 
   /**

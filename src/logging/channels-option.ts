@@ -83,7 +83,15 @@ function channelFilesFromEnv(env: EnvSource): ChannelsOption | undefined {
   return channels;
 }
 
-/** The channel targets: each channel's file with its rotation (the main one, or its override) and level. */
+/** Channels holding the audit trail: their rotated files are kept by age only, {@link TRAIL_RETENTION_DAYS} by default. */
+const TRAIL_CHANNELS = new Set(['audit', 'security']);
+export const TRAIL_RETENTION_DAYS = 400;
+
+/**
+ * The channel targets: each channel's file with its rotation (the main one, or its override) and level. The
+ * `audit` and `security` channels keep their rotated files for 400 days, whatever their count, unless their own
+ * `rotation` sets `maxFiles` or `retentionDays`.
+ */
 export function resolveChannels(
   option: ChannelsOption | undefined,
   rotation: RotationOptions,
@@ -93,7 +101,16 @@ export function resolveChannels(
   const channels = new Map<string, ChannelTarget>();
   for (const [name, channel] of Object.entries(option ?? channelFilesFromEnv(env) ?? {})) {
     // Overrides apply over the main file's fields, rotation off included (maxBytes and intervalMs 0).
-    const fields = channel.rotation === undefined ? rotation : resolveRotationFields(channel.rotation, {}, rotation, `channels.${name}.rotation`);
+    let fields = channel.rotation === undefined ? rotation : resolveRotationFields(channel.rotation, {}, rotation, `channels.${name}.rotation`);
+    if (TRAIL_CHANNELS.has(name)) {
+      // An audit trail is kept for a year and more (PCI DSS 10.5.1: 12 months), not by the main file's count.
+      const own = channel.rotation === false || channel.rotation === undefined ? {} : (channel.rotation as Record<string, unknown>);
+      fields = {
+        ...fields,
+        maxFiles: own.maxFiles === undefined ? 0 : fields.maxFiles,
+        maxAgeMs: own.retentionDays === undefined ? TRAIL_RETENTION_DAYS * 86_400_000 : fields.maxAgeMs,
+      };
+    }
     const ownRotation = fields.maxBytes === 0 && fields.intervalMs === 0 ? false : fields;
     channels.set(
       name,

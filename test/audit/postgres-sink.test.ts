@@ -141,6 +141,8 @@ describeWithPostgres('the PostgreSQL sink of audit records', () => {
   test.each(EXPRESS_VERSIONS)('a slow database does not slow requests: they answer while every insert is blocked (%s)', async (name, express) => {
     const table = `slow_${name.replace(/\W/g, '_')}`;
     const pool = new Pool({ connectionString: db.url, max: 2 });
+    // The application's pool: its errors are the application's to handle, as pg requires of every pool.
+    pool.on('error', () => undefined);
     const obs = createObservability({ env: {}, logDestination: new LogCapture(), auditDatabase: { pool, table, flushIntervalMs: 5, maxBufferedRecords: 5 } });
     await obs.audit({ action: 'setup.done' });
     // Another session holds a lock on the table: every insert waits on it, for as long as the lock is held.
@@ -160,6 +162,10 @@ describeWithPostgres('the PostgreSQL sink of audit records', () => {
     expect(metrics).toMatch(/audit_sink_records_total\{sink="postgres",result="dropped"\} [1-9]/);
     await locker.query('ROLLBACK');
     await locker.end();
+    // Once the lock is gone the buffer empties, and records are stored again.
+    for (let i = 0; i < 200 && !(await obs.registry.getSingleMetricAsString('audit_sink_buffered_records')).includes('} 0'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const last = obs.audit({ action: 'order.create' });
     expect((await last).durable).toBe(true);
     obs.close();
