@@ -6,6 +6,7 @@ import { healthCapability } from './capabilities/health';
 import { metricsEndpointCapability } from './capabilities/metrics-endpoint';
 import { crashLinesCapability, type CrashLineOptions } from './crash/capability';
 import { auditCapability, type AuditMembers, type AuditOptions } from './audit/capability';
+import { dependenciesCapability, type DependencyMembers, type DependencyOptions } from './dependencies/capability';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
 import type { Capability } from './kernel/capability';
@@ -40,7 +41,8 @@ export interface ObservabilityOptions
     MetricsOptions,
     HealthOptions,
     CrashLineOptions,
-    AuditOptions {
+    AuditOptions,
+    DependencyOptions {
   /**
    * Sampling of successful requests' completion lines by route template: `{ routes: { '/feed': { firstPerSecond:
    * 10, thenOneIn: 100 }, '*': {...} }, keepClientErrors }`. 5xx, slow, aborted and failed requests are always
@@ -63,7 +65,7 @@ export interface ObservabilityOptions
 }
 
 /** What {@link createObservability} returns. */
-export interface Observability extends AuditMembers {
+export interface Observability extends AuditMembers, DependencyMembers {
   /** Mount first: request id, request context, HTTP completion log, metrics, slow-request detection. */
   readonly middleware: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
   /** Monitoring endpoints (`/metrics`); mount anywhere, its routes are left out of HTTP logs and metrics. */
@@ -146,7 +148,7 @@ export interface Observability extends AuditMembers {
  * The capabilities of an instance, in the order their hooks run. Each is built only when its `resolve` returns
  * options (a capability switched off is not built and adds nothing to the request path).
  */
-const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability, auditCapability];
+const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability, auditCapability, dependenciesCapability];
 
 const KERNEL_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...LOGGER_OPTION_SCHEMA,

@@ -66,3 +66,7 @@ export type {
   SecurityEvents,
   VerifyAuditOptions,
 } from './audit';
+export { DB_DURATION_BUCKETS, withoutLiterals } from './dependencies/database';
+export type { DbHelpers, DbOperation } from './dependencies/database';
+export type { CacheHelpers } from './dependencies/cache';
+export type { DependencyMembers, DependencyOptions } from './dependencies/capability';

@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type { PercentileStore } from '../metrics/percentile-store';
+
+/**
+ * The one timing core of the dependency helpers (database, cache, outgoing HTTP, LLM, jobs): runs the work, sync
+ * or async, measures it, and reports the outcome once, whatever the work returns or throws. The work's own result
+ * or error is given back unchanged: instrumentation never changes what the application sees.
+ */
+
+/** What is known when an operation ends. */
+export interface OperationEnd {
+  readonly durationMs: number;
+  /** The error thrown or rejected, or undefined on success. */
+  readonly error: unknown;
+}
+
+/** Runs `work` and calls `done` once with its duration and error. Returns (or rethrows) what `work` does. */
+export function timeOperation<T>(work: () => T, done: (end: OperationEnd) => void): T {
+  const start = performance.now();
+  const finish = (error: unknown): void => {
+    try {
+      done({ durationMs: performance.now() - start, error });
+    } catch {
+      // Reporting must never change the application's result.
+    }
+  };
+  let result: T;
+  try {
+    result = work();
+  } catch (err) {
+    finish(err ?? new Error('undefined thrown'));
+    throw err;
+  }
+  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    return (result as unknown as PromiseLike<unknown>).then(
+      (value) => {
+        finish(undefined);
+        return value;
+      },
+      (err: unknown) => {
+        finish(err ?? new Error('undefined rejected'));
+        throw err;
+      },
+    ) as unknown as T;
+  }
+  finish(undefined);
+  return result;
+}
+
+/** `error.type` as OpenTelemetry names it: the error's `code`, else its class name, else `_OTHER`. */
+export function errorType(error: unknown): string {
+  if (error === null || typeof error !== 'object') return '_OTHER';
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code)) return code;
+  const name = (error as { name?: unknown }).name;
+  if (typeof name === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(name)) return name;
+  return '_OTHER';
+}
+
+/**
+ * A bounded label vocabulary: the first `max` distinct values are kept as they are (cut to 128 characters), later
+ * ones become `_OTHER`, so a label never grows the series without bound.
+ */
+export class Vocabulary {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  label(value: unknown): string {
+    if (value === undefined || value === null || value === '') return '';
+    const text = String(value).slice(0, 128);
+    if (this.seen.has(text)) return text;
+    if (this.seen.size >= this.max) return '_OTHER';
+    this.seen.add(text);
+    return text;
+  }
+}
+
+/** Shared by every kind of dependency. */
+export interface DependencyContext {
+  readonly logger: Logger;
+  readonly store: PercentileStore;
+}
