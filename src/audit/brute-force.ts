@@ -24,6 +24,11 @@ const MAX_KEY_LENGTH = 128;
 /** Keys looked at to choose the one to evict. */
 const EVICTION_SCAN = 256;
 
+/** A key as kept: itself, or its SHA-256 past {@link MAX_KEY_LENGTH} characters. */
+function keyOf(rawKey: string): string {
+  return rawKey.length > MAX_KEY_LENGTH ? createHash('sha256').update(rawKey).digest('hex') : rawKey;
+}
+
 export class FailureCounter {
   private readonly entries = new Map<string, Entry>();
 
@@ -39,7 +44,7 @@ export class FailureCounter {
   }
 
   fail(rawKey: string, now: number): FailureWindow {
-    const key = rawKey.length > MAX_KEY_LENGTH ? createHash('sha256').update(rawKey).digest('hex') : rawKey;
+    const key = keyOf(rawKey);
     let entry = this.entries.get(key);
     if (entry !== undefined && now - entry.since >= this.windowMs) {
       this.entries.delete(key);
@@ -76,6 +81,6 @@ export class FailureCounter {
 
   /** Forgets a key (after a successful login, its failures no longer add up). */
   reset(rawKey: string): void {
-    this.entries.delete(rawKey.length > MAX_KEY_LENGTH ? createHash('sha256').update(rawKey).digest('hex') : rawKey);
+    this.entries.delete(keyOf(rawKey));
   }
 }

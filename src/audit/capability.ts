@@ -6,8 +6,8 @@ import { defineCapability } from '../kernel/capability';
 import type { ChainHead } from './chain';
 import { compileSeverityRules, type AuditSeverityRule } from './severity';
 import { BRUTE_FORCE_DEFAULTS, buildSecurityEvents, type BruteForceOptions, type SecurityEvents } from './security';
-import { AuditTrail, type AuditSink } from './trail';
-import { AUDIT_DATABASE_DEFAULTS, PostgresAuditSink, type AuditDatabaseOptions, type AuditQuery } from './postgres-sink';
+import { AuditTrail, EVENT_NAME, type AuditSink } from './trail';
+import { AUDIT_DATABASE_DEFAULTS, AUDIT_TABLE_PATTERN, PostgresAuditSink, type AuditDatabaseOptions, type AuditQuery } from './postgres-sink';
 import type { AuditEvent, AuditOutcome, AuditSeverity, PendingAudit } from './types';
 
 /** Options of the audit capability (part of `createObservability`'s options). */
@@ -60,7 +60,6 @@ export interface AuditMembers {
   queryAudit(query?: AuditQuery): Promise<Record<string, unknown>[]>;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 function checkRules(key: string, value: unknown): void {
   if (!Array.isArray(value)) throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}" must be an array of { action, severity, outcome? }`, key);
@@ -140,7 +139,7 @@ function resolveDatabase(option: AuditDatabaseOptions | undefined, env: EnvSourc
   const given = option ?? (url === undefined ? undefined : { connectionString: url });
   if (given === undefined) return undefined;
   const table = given.table ?? AUDIT_DATABASE_DEFAULTS.table;
-  if (!/^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+  if (!AUDIT_TABLE_PATTERN.test(table)) {
     throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', 'option "auditDatabase.table" must be name or schema.name (letters, digits and _)', 'auditDatabase.table');
   }
   return { ...AUDIT_DATABASE_DEFAULTS, ...given, table };
@@ -180,7 +179,7 @@ export const auditCapability = defineCapability({
       business(name: string, fields?: Readonly<Record<string, unknown>>): void {
         try {
           let event = name;
-          if (typeof name !== 'string' || !NAME.test(name)) {
+          if (typeof name !== 'string' || !EVENT_NAME.test(name)) {
             if (!badBusinessName) {
               badBusinessName = true;
               logger.warn('business: an event name must be 1 to 128 letters, digits or _ . : / - ; written as "unknown" (logged once)');

@@ -12,7 +12,8 @@ export interface Changes {
   readonly truncated: boolean;
 }
 
-function plainData(value: unknown): unknown {
+/** A value as JSON data (BigInts as text); `'[Unserializable]'` when JSON cannot write it. */
+export function plainData(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
     const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));

@@ -56,7 +56,8 @@ function isDataError(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
 }
 
-const TABLE = /^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** A table name: `name` or `schema.name`, letters, digits and `_`, so it can be quoted safely. */
+export const AUDIT_TABLE_PATTERN = /^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const RETRY_START_MS = 100;
 
 export const AUDIT_DATABASE_DEFAULTS = Object.freeze({ table: 'audit_events', createTable: true, batchSize: 100, flushIntervalMs: 200, maxBufferedRecords: 10_000, maxRetryDelayMs: 5000 });
@@ -158,7 +159,7 @@ export class PostgresAuditSink implements AuditSink {
     private readonly options: Required<Omit<AuditDatabaseOptions, 'pool' | 'connectionString'>> & Pick<AuditDatabaseOptions, 'pool' | 'connectionString'>,
     private readonly context: PostgresSinkContext,
   ) {
-    if (!TABLE.test(options.table)) throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', 'auditDatabase.table must be name or schema.name (letters, digits, _)', 'auditDatabase');
+    if (!AUDIT_TABLE_PATTERN.test(options.table)) throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', 'auditDatabase.table must be name or schema.name (letters, digits, _)', 'auditDatabase');
     this.table = options.table;
     this.insert = insertStatement(options.table);
     this.ownPool = options.pool === undefined;

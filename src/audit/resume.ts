@@ -25,7 +25,8 @@ function lastRecordIn(text: string, channel: string): ChainHead | undefined {
   return undefined;
 }
 
-function tailOf(path: string, window: number): { text: string; whole: boolean } | undefined {
+/** Runs `read` on the open file and its size; undefined when the file cannot be opened or read. */
+function withFile<T>(path: string, read: (fd: number, size: number) => T): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -33,18 +34,23 @@ function tailOf(path: string, window: number): { text: string; whole: boolean } 
     return undefined;
   }
   try {
-    const size = fstatSync(fd).size;
+    return read(fd, fstatSync(fd).size);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tailOf(path: string, window: number): { text: string; whole: boolean } | undefined {
+  return withFile(path, (fd, size) => {
     const length = Math.min(size, window);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
     const text = buffer.toString('utf8');
     // The first line may be cut by the window: left out unless the window is the whole file.
     return length < size ? { text: text.slice(text.indexOf('\n') + 1), whole: false } : { text, whole: true };
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** The last record of `channel` in a file, reading more of its end while none is found. */
@@ -80,21 +86,12 @@ export function readChainHead(path: string, channel: string): ChainHead | undefi
 
 /** Whether the file's last line has no newline (a write cut by a crash): the next line must start on a line of its own. */
 export function endsInsideLine(path: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return false;
-    const last = Buffer.alloc(1);
-    readSync(fd, last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } catch {
-    return false;
-  } finally {
-    closeSync(fd);
-  }
+  return (
+    withFile(path, (fd, size) => {
+      if (size === 0) return false;
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      return last[0] !== 0x0a;
+    }) ?? false
+  );
 }

@@ -7,7 +7,7 @@ import type { RecordWriter } from '../logging/log-outputs';
 import { isoNow } from '../logging/pino-options';
 import type { Redactor } from '../logging/redact';
 import { GENESIS_HASH, HashChain, type ChainHead, type ChainState } from './chain';
-import { diffChanges } from './changes';
+import { diffChanges, plainData } from './changes';
 import { endsInsideLine, readChainHead } from './resume';
 import { SEVERITIES } from './severity';
 import type { AuditEvent, AuditOutcome, AuditReceipt, AuditSeverity, PendingAudit } from './types';
@@ -38,7 +38,8 @@ export interface AuditTrailOptions {
 }
 
 const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'unknown'];
-const ACTION = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
+/** Names of actions and business events: 1 to 128 letters, digits or `_ . : / -`, starting with a letter or digit. */
+export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 const MAX_TEXT = 1024;
 /** Keys of an event with a place of their own in the record. */
 const EVENT_KEYS = new Set(['action', 'actor', 'target', 'outcome', 'reason', 'before', 'after', 'severity']);
@@ -56,13 +57,9 @@ function clipText(value: unknown, max = MAX_TEXT): string | undefined {
 
 function plainObject(value: unknown): Record<string, unknown> | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  try {
-    const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-    const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return { unserializable: true };
-  }
+  const data = plainData(value);
+  if (data === '[Unserializable]') return { unserializable: true };
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -213,7 +210,7 @@ export class AuditTrail {
 
   private build(event: Partial<AuditEvent>, channel: string): PendingAudit {
     let action = typeof event.action === 'string' ? event.action : '';
-    if (!ACTION.test(action)) {
+    if (!EVENT_NAME.test(action)) {
       this.warnOnce('invalid action', `an action must be 1 to 128 letters, digits or _ . : / - starting with a letter or digit; written as "unknown" with the given text in invalidAction`);
       action = 'unknown';
     }

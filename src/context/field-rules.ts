@@ -1,3 +1,5 @@
+import { isPlainObjectAnyRealm } from '../util/plain-object';
+
 /** What a request field may hold: text (cut to 1024 characters), a finite number, a boolean or null. */
 export type RequestFieldValue = string | number | boolean | null;
 
@@ -36,9 +38,7 @@ export type RequestFieldsProblem =
   | 'too many bytes';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as object | null;
-  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && isPlainObjectAnyRealm(value);
 }
 
 function valueOf(value: unknown): RequestFieldValue | undefined {
