@@ -66,7 +66,33 @@ export type {
   SecurityEvents,
   VerifyAuditOptions,
 } from './audit';
-export { DB_DURATION_BUCKETS, withoutLiterals } from './dependencies/database';
-export type { DbHelpers, DbOperation } from './dependencies/database';
-export type { CacheHelpers } from './dependencies/cache';
-export type { DependencyMembers, DependencyOptions } from './dependencies/capability';
+export {
+  DB_DURATION_BUCKETS,
+  DEPENDENCY_DEFAULTS,
+  GEN_AI_DURATION_BUCKETS,
+  GEN_AI_TOKEN_BUCKETS,
+  JOB_DURATION_BUCKETS,
+  WEBSOCKET_DURATION_BUCKETS,
+  isInternalHost,
+  usageOf,
+  withoutLiterals,
+} from './dependencies';
+export type {
+  CacheHelpers,
+  DbHelpers,
+  DbOperation,
+  DependencyMembers,
+  DependencyOptions,
+  JobHelpers,
+  JobRun,
+  JobRunReaders,
+  LlmCall,
+  LlmHelpers,
+  LlmOperation,
+  LlmPrice,
+  LlmUsage,
+  PropagateTo,
+  WebSocketHelpers,
+  WebSocketObserveOptions,
+  WebSocketServerLike,
+} from './dependencies';

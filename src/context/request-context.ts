@@ -1,4 +1,5 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parseTraceparent } from './traceparent';
 import { mergeRequestFields, warnOnce, type RequestFieldValue } from './field-rules';
@@ -12,7 +13,10 @@ export type { RequestFieldValue } from './field-rules';
 export interface RequestContext {
   /** The request id, as in `req.id` and the `x-request-id` response header. */
   readonly requestId: string;
-  /** W3C trace id from a valid incoming `traceparent` header. */
+  /**
+   * W3C trace id from a valid incoming `traceparent` header; or, when there was none, the one started by the first
+   * instrumented outgoing HTTP request (`httpClient`), so the later lines of the request carry it too.
+   */
   readonly traceId: string | undefined;
   /** The caller's span id from a valid incoming `traceparent` header. */
   readonly spanId: string | undefined;
@@ -31,15 +35,21 @@ export interface RequestContext {
 
 const kFields = Symbol('express-observability.fields');
 const kRequest = Symbol('express-observability.request');
+const kTraceFlags = Symbol('express-observability.traceFlags');
+const kBindings = Symbol('express-observability.bindings');
 
 /** A request's context; one class, so every context has the same shape. */
 class ObservedRequestContext implements RequestContext {
   [kFields]: Readonly<Record<string, RequestFieldValue>> | undefined = undefined;
   /** The request itself, for what is read only when asked (the client address of an audit record). */
   [kRequest]: IncomingMessage | undefined = undefined;
+  /** Trace flags of the incoming `traceparent`, passed on to outgoing requests. */
+  [kTraceFlags] = '01';
+  /** Fields of a context that is not a request (a job, a WebSocket connection), on every line after the ids. */
+  [kBindings]: Readonly<Record<string, unknown>> | undefined = undefined;
   constructor(
     readonly requestId: string,
-    readonly traceId: string | undefined,
+    public traceId: string | undefined,
     readonly spanId: string | undefined,
     readonly method: string,
     readonly startTime: number,
@@ -90,7 +100,60 @@ export function buildRequestContext(req: IncomingMessage, requestId: string, sta
   const trace = parseTraceparent(req.headers.traceparent);
   const context = new ObservedRequestContext(requestId, trace?.traceId, trace?.spanId, req.method ?? 'GET', startTime);
   context[kRequest] = req;
+  if (trace !== undefined) context[kTraceFlags] = trace.traceFlags;
   return context;
+}
+
+/**
+ * Builds the context of work that is not an HTTP request but is served like one: a background job, a WebSocket
+ * connection. `bindings` go on every line logged in it (after `reqId`); the trace of `parent` (the request that
+ * started the job) is continued, and `req` (the upgrade request of a connection) is kept like a request's.
+ */
+export function buildScopeContext(
+  requestId: string,
+  bindings: Readonly<Record<string, unknown>>,
+  parent: RequestContext | undefined,
+  req?: IncomingMessage,
+): RequestContext {
+  const trace = parent === undefined ? (req === undefined ? undefined : parseTraceparent(req.headers.traceparent)) : undefined;
+  const context = new ObservedRequestContext(requestId, parent?.traceId ?? trace?.traceId, parent?.spanId ?? trace?.spanId, req?.method ?? 'GET', performance.now());
+  context[kBindings] = bindings;
+  context[kRequest] = req;
+  if (parent instanceof ObservedRequestContext) {
+    context[kTraceFlags] = parent[kTraceFlags];
+    // A job started in a request keeps its user id and tenant.
+    context[kFields] = parent[kFields];
+  } else if (trace !== undefined) context[kTraceFlags] = trace.traceFlags;
+  return context;
+}
+
+/** The fields a context that is not a request puts on its lines, or undefined for a request. */
+export function contextBindings(ctx: RequestContext): Readonly<Record<string, unknown>> | undefined {
+  return ctx instanceof ObservedRequestContext ? ctx[kBindings] : undefined;
+}
+
+/** What an outgoing request carries to continue the trace: its `traceparent` and the id of the span it opens. */
+export interface OutgoingTrace {
+  readonly traceparent: string;
+  readonly spanId: string;
+}
+
+/**
+ * A `traceparent` for an outgoing request made in `ctx`: a child of the incoming trace, with a new span id; or,
+ * when the request came without one, a new trace, which the context then keeps, so every later line and outgoing
+ * request of the request belongs to it.
+ */
+export function outgoingTrace(ctx: RequestContext): OutgoingTrace {
+  const spanId = randomBytes(8).toString('hex');
+  let traceId = ctx.traceId;
+  let flags = '01';
+  if (ctx instanceof ObservedRequestContext) {
+    if (traceId === undefined) ctx.traceId = traceId = randomBytes(16).toString('hex');
+    flags = ctx[kTraceFlags];
+  } else if (traceId === undefined) {
+    traceId = randomBytes(16).toString('hex');
+  }
+  return { traceparent: `00-${traceId}-${spanId}-${flags}`, spanId };
 }
 
 /**

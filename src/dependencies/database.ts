@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Redactor } from '../logging/redact';
-import { errorType, timeOperation, Vocabulary, type DependencyContext } from './operation';
+import { errorType, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
 
 /** OpenTelemetry's buckets for `db.client.operation.duration`, in seconds. */
 export const DB_DURATION_BUCKETS = Object.freeze([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]);
@@ -74,7 +74,7 @@ export function buildDbHelpers(ctx: DependencyContext & { readonly registry: Reg
         ctx.store.record('db_client_operation', durationMs, { system: labels.db_system_name, operation: labels.db_operation_name, collection: labels.db_collection_name });
         const fields: Record<string, unknown> = {
           db: { system: labels.db_system_name, operation: op.operation, collection: op.collection },
-          durationMs: Math.round(durationMs * 1000) / 1000,
+          durationMs: roundMs(durationMs),
         };
         if (options.queryText && typeof op.query === 'string') (fields.db as Record<string, unknown>).query = ctx.redactor.redact(withoutLiterals(op.query));
         if (error !== undefined) {

@@ -12,14 +12,21 @@ export interface OperationEnd {
   readonly durationMs: number;
   /** The error thrown or rejected, or undefined on success. */
   readonly error: unknown;
+  /** What the work returned (or its promise resolved to), on success. */
+  readonly result?: unknown;
+}
+
+/** Milliseconds rounded to the microsecond, as lines show durations. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** Runs `work` and calls `done` once with its duration and error. Returns (or rethrows) what `work` does. */
 export function timeOperation<T>(work: () => T, done: (end: OperationEnd) => void): T {
   const start = performance.now();
-  const finish = (error: unknown): void => {
+  const finish = (error: unknown, result?: unknown): void => {
     try {
-      done({ durationMs: performance.now() - start, error });
+      done({ durationMs: performance.now() - start, error, result });
     } catch {
       // Reporting must never change the application's result.
     }
@@ -34,7 +41,7 @@ export function timeOperation<T>(work: () => T, done: (end: OperationEnd) => voi
   if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
     return (result as unknown as PromiseLike<unknown>).then(
       (value) => {
-        finish(undefined);
+        finish(undefined, value);
         return value;
       },
       (err: unknown) => {
@@ -43,7 +50,7 @@ export function timeOperation<T>(work: () => T, done: (end: OperationEnd) => voi
       },
     ) as unknown as T;
   }
-  finish(undefined);
+  finish(undefined, result);
   return result;
 }
 

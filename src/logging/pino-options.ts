@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { types } from 'node:util';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
-import { getRequestContext } from '../context/request-context';
+import { contextBindings, getRequestContext } from '../context/request-context';
 import type { LogLevel } from './log-levels';
 import { callerLocation } from './caller';
 import type { Redactor } from './redact';
@@ -72,6 +72,8 @@ function requestContextMixin(_mergeObject: object, _level: number, logger?: Logg
     bindings.traceId = ctx.traceId;
     bindings.spanId = ctx.spanId;
   }
+  const scope = contextBindings(ctx);
+  if (scope !== undefined) Object.assign(bindings, scope);
   // Request fields (setRequestFields) after the ids; the log call's own fields come after them and win.
   const fields = ctx.fields;
   if (fields !== undefined) addRequestFields(bindings, fields, logger);

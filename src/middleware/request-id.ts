@@ -116,7 +116,11 @@ const GENERATED_ID = /^[\x21-\x7e]{1,1024}$/;
 /** Assigns `req.id`, sets the response header and returns the id. Precomputed per instance. */
 export type AssignRequestId = (req: IncomingMessage, res: ServerResponse) => string;
 
-export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): AssignRequestId {
+/**
+ * The id of a request: the valid incoming one when trusted, else a generated one. Precomputed per instance; also
+ * used for requests that never reach the middleware (WebSocket upgrades).
+ */
+export function buildReadRequestId(resolved: ResolvedRequestIdOptions): (req: IncomingMessage) => string {
   const { requestIdHeader: header, trustRequestId: trust, requestIdMaxLength: maxLength } = resolved;
   const custom = resolved.generateRequestId;
   const generate = custom
@@ -131,16 +135,22 @@ export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): Assign
         return typeof id === 'string' && GENERATED_ID.test(id) ? id : randomUUID();
       }
     : randomUUID;
-
-  return function assignRequestId(req, res) {
-    let id: string | undefined;
+  return function readRequestId(req) {
     if (trust) {
       const incoming = req.headers[header];
       // Duplicate headers arrive joined by ", " and so fail the character check. An id holding a card number would
       // be written unmasked as `reqId` on every line and echoed: refused like any other invalid id.
-      if (typeof incoming === 'string' && incoming.length <= maxLength && INCOMING_ID.test(incoming) && !holdsCardNumber(incoming)) id = incoming;
+      if (typeof incoming === 'string' && incoming.length <= maxLength && INCOMING_ID.test(incoming) && !holdsCardNumber(incoming)) return incoming;
     }
-    if (id === undefined) id = generate();
+    return generate();
+  };
+}
+
+export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): AssignRequestId {
+  const header = resolved.requestIdHeader;
+  const read = buildReadRequestId(resolved);
+  return function assignRequestId(req, res) {
+    const id = read(req);
     req.id = id;
     res.setHeader(header, id);
     return id;
