@@ -28,6 +28,11 @@ function createApp(options = {}) {
       database: () => database.ping(),
       memory: { check: memoryCheck({ maxHeapUsedBytes: 512 * 1024 * 1024 }), critical: false },
     },
+    // US dollars per million tokens, for the cost of LLM calls that do not report one.
+    llmPrices: { 'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 } },
+    // Outgoing requests are timed (http_client_request_duration_seconds) and internal hosts receive traceparent and
+    // x-request-id, so the called service's lines carry this request's trace and id.
+    httpClient: true,
     ...options,
   });
   // A module logger: its level can be set with logLevels / LOG_LEVELS, or at run time with obs.setLogLevel. Audit
@@ -55,6 +60,50 @@ function createApp(options = {}) {
       return;
     }
     res.json(user);
+  });
+
+  // A (fake) LLM call, answered from a cache the second time: gen_ai_client_operation_duration_seconds,
+  // gen_ai_client_token_usage and gen_ai_client_cost_usd_total on GET /metrics, the series gen_ai_client_operation in
+  // GET /metrics?format=json, cache_hits_total / cache_misses_total.
+  const summaries = new Map();
+  app.get('/users/:id/summary', async (req, res) => {
+    const user = USERS.get(req.params.id);
+    if (!user) {
+      res.status(404).json({ error: { message: 'user not found', requestId: req.id } });
+      return;
+    }
+    const cached = obs.cache.get('summaries', () => summaries.get(user.id));
+    const summary = await obs.llm.call({ provider: 'openai', model: 'gpt-4o-mini', operation: 'chat' }, async (call) => {
+      if (cached !== undefined) {
+        call.cached();
+        return cached;
+      }
+      await sleep(20);
+      // The shape of an OpenAI chat completion: its usage is read as it is.
+      return {
+        model: 'gpt-4o-mini-2024-07-18',
+        choices: [{ message: { role: 'assistant', content: `${user.name} is an ${user.status} user.` } }],
+        usage: { prompt_tokens: 42, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 0 } },
+      };
+    });
+    summaries.set(user.id, summary);
+    res.json({ summary: summary.choices[0].message.content });
+  });
+
+  // A call to another service (here the app itself, on the address the request came in on): the called route logs
+  // with this request's id and trace, and this request's line of the call has the called route's request id.
+  app.get('/users/:id/profile', async (req, res, next) => {
+    try {
+      const base = `http://127.0.0.1:${req.socket.localPort}`;
+      const [user, summary] = await Promise.all([fetch(`${base}/users/${encodeURIComponent(req.params.id)}`), fetch(`${base}/users/${encodeURIComponent(req.params.id)}/summary`)]);
+      if (user.status !== 200) {
+        res.status(user.status).json(await user.json());
+        return;
+      }
+      res.json({ ...(await user.json()), ...(summary.ok ? await summary.json() : {}) });
+    } catch (err) {
+      next(err);
+    }
   });
 
   app.post('/login', (req, res) => {
@@ -97,6 +146,9 @@ function createApp(options = {}) {
       before,
       after: user,
     });
+    // A background job started by the request: its lines carry its own reqId, job { name, id, attempt } and
+    // parentReqId (this request's id); job_duration_seconds counts it by outcome.
+    void obs.jobs.run('notify-suspended-user', () => sleep(10), { jobId: `suspend-${user.id}` });
     res.json(user);
   });
 

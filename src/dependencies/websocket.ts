@@ -48,6 +48,7 @@ interface SocketLike {
 }
 
 const kObserved = Symbol('express-observability.websocketServer');
+const kConnection = Symbol('express-observability.websocketConnection');
 
 /** Bytes of a message as `ws` gives or takes it: text, a Buffer, an ArrayBuffer, a view, or a list of Buffers. */
 function byteLength(data: unknown): number {
@@ -147,33 +148,55 @@ export function buildWebSocketHelpers(ctx: DependencyContext & { readonly regist
       if (server === null || typeof server !== 'object' || typeof server.emit !== 'function') {
         throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'obs.ws.observe() takes a ws WebSocketServer (an EventEmitter emitting "connection")', 'server');
       }
-      const target = server as WebSocketServerLike & { [kObserved]?: boolean; options?: { path?: unknown } };
+      const target = server as WebSocketServerLike & { [kObserved]?: boolean; options?: { path?: unknown }; handleUpgrade?: (...args: any[]) => unknown };
       if (target[kObserved] === true) throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'this WebSocketServer is observed already', 'server');
       const given = observeOptions?.name;
       const path = target.options?.path;
       const name = servers.label(typeof given === 'string' && given !== '' ? given : typeof path === 'string' && path !== '' ? path : 'default') || 'default';
       const emit = target.emit;
+      const handleUpgrade = target.handleUpgrade;
       let stopped = false;
       target[kObserved] = true;
-      // `connection` listeners, the application's own included, run in the new connection's context.
-      const observedServerEmit = function observedServerEmit(this: unknown, event: string | symbol, ...args: any[]): boolean {
-        if (event !== 'connection' || stopped || args[0] === null || typeof args[0] !== 'object') return emit.call(this, event, ...args);
-        let context: RequestContext;
+      /** Observes a new connection once (it may pass both wrappers below); undefined when it cannot be. */
+      const contextOf = (socket: unknown, req: unknown): RequestContext | undefined => {
+        if (stopped || socket === null || typeof socket !== 'object') return undefined;
+        const known = (socket as { [kConnection]?: RequestContext })[kConnection];
+        if (known !== undefined) return known;
         try {
-          context = observeConnection(name, args[0] as SocketLike, args[1] as IncomingMessage | undefined);
+          const context = observeConnection(name, socket as SocketLike, req as IncomingMessage | undefined);
+          Object.defineProperty(socket, kConnection, { value: context });
+          return context;
         } catch {
-          return emit.call(this, event, ...args);
+          return undefined;
         }
-        return runWithContext(context, () => emit.call(this, event, ...args));
+      };
+      // ws hands new connections to a callback of handleUpgrade (bound to `emit` once, at construction, for its own
+      // HTTP server; given by the application in noServer mode): wrapped, so the callback and the `connection`
+      // listeners run in the connection's context.
+      const observedHandleUpgrade =
+        typeof handleUpgrade === 'function'
+          ? function observedHandleUpgrade(this: unknown, req: unknown, socket: unknown, head: unknown, callback: unknown, ...rest: unknown[]): unknown {
+              if (typeof callback !== 'function') return handleUpgrade.call(this, req, socket, head, callback, ...rest);
+              return handleUpgrade.call(this, req, socket, head, function observedUpgradeCallback(this: unknown, ws: unknown, request: unknown, ...more: unknown[]) {
+                const context = contextOf(ws, request ?? req);
+                return context === undefined ? callback.call(this, ws, request, ...more) : runWithContext(context, () => callback.call(this, ws, request, ...more));
+              }, ...rest);
+            }
+          : undefined;
+      // Servers that emit `connection` themselves.
+      const observedServerEmit = function observedServerEmit(this: unknown, event: string | symbol, ...args: any[]): boolean {
+        if (event !== 'connection') return emit.call(this, event, ...args);
+        const context = contextOf(args[0], args[1]);
+        return context === undefined ? emit.call(this, event, ...args) : runWithContext(context, () => emit.call(this, event, ...args));
       };
       target.emit = observedServerEmit;
+      if (observedHandleUpgrade !== undefined) target.handleUpgrade = observedHandleUpgrade as typeof handleUpgrade;
       return () => {
         stopped = true;
         // Put the server back as it was, unless something wrapped `emit` after this did.
-        if (target.emit === observedServerEmit) {
-          target.emit = emit;
-          delete target[kObserved];
-        }
+        if (target.emit === observedServerEmit) target.emit = emit;
+        if (observedHandleUpgrade !== undefined && target.handleUpgrade === observedHandleUpgrade) target.handleUpgrade = handleUpgrade;
+        if (target.emit === emit) delete target[kObserved];
       };
     },
   };

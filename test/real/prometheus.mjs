@@ -2,6 +2,7 @@
 // scraping it every second, queried through its HTTP API; then `promtool check rules` and `promtool test rules` on
 // the shipped rule files. Run with `npm run test:prometheus` (needs Debian's `prometheus` package).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
 import { join } from 'node:path';
 import { requireCommands, check, freePort, ROOT, run, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
 
@@ -22,6 +23,9 @@ async function traffic(url, rounds) {
       fetch(`${url}/users/2`),
       fetch(`${url}/users/404`),
       fetch(`${url}/users`),
+      fetch(`${url}/users/1/summary`),
+      fetch(`${url}/users/1/profile`),
+      fetch(`${url}/admin/users/2/suspend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"check"}' }),
       fetch(`${url}/fail`),
       fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"a@b.c","password":"x"}' }),
       fetch(`${url}/no/such/path`),
@@ -29,11 +33,45 @@ async function traffic(url, rounds) {
   }
 }
 
+/** One WebSocket session on the example app's echo: two messages each way. */
+async function websocketTraffic(url) {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  await new Promise((resolve, reject) => {
+    socket.on('open', () => socket.send('hello'));
+    let echoes = 0;
+    socket.on('message', () => {
+      if (++echoes === 2) socket.close(1000, 'done');
+      else socket.send(Buffer.from([1, 2, 3]));
+    });
+    socket.on('close', resolve);
+    socket.on('error', reject);
+  });
+}
+
+/** The dependency metrics the example app's traffic produces: each must be in the exposition promtool checks. */
+const DEPENDENCY_SERIES = [
+  'db_client_operation_duration_seconds_bucket',
+  'cache_hits_total',
+  'cache_misses_total',
+  'gen_ai_client_operation_duration_seconds_bucket',
+  'gen_ai_client_token_usage_bucket',
+  'gen_ai_client_cost_usd_total',
+  'gen_ai_client_cached_operations_total',
+  'job_duration_seconds_bucket',
+  'jobs_active',
+  'http_client_request_duration_seconds_bucket',
+  'websocket_connections_total',
+  'websocket_messages_total',
+  'websocket_message_bytes_total',
+  'websocket_connection_duration_seconds_bucket',
+];
+
 requireCommands(['prometheus', 'promtool'], 'prometheus');
 await check('prometheus', 150_000, async () => {
   const dir = tempDir('prometheus');
   const app = await startExampleApp({ SERVICE_NAME: 'users-service' });
   await traffic(app.url, 5);
+  await websocketTraffic(app.url);
 
   // 1. promtool check metrics: no parse errors, and no lint finding on the library's own metrics.
   const scrape = await fetch(`${app.url}/metrics`);
@@ -46,6 +84,8 @@ await check('prometheus', 150_000, async () => {
   if (ours.length > 0 || (code !== 0 && findings.length === 0)) {
     throw new Error(`promtool check metrics exited with ${code}:\n${lint.output}`);
   }
+  const missing = DEPENDENCY_SERIES.filter((name) => !new RegExp(`^${name}\\{`, 'm').test(text));
+  if (missing.length > 0) throw new Error(`/metrics lacks the series of ${missing.join(', ')}`);
   console.log(`promtool check metrics: ${text.split('\n').length} lines, ${findings.length} findings${findings.length ? ` (prom-client defaults: ${findings.join('; ')})` : ''}`);
 
   // 2. A real Prometheus scraping the app every second, with the shipped rules loaded.
