@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { listen } from '../helpers/app';
 import { LogCapture } from '../helpers/log-capture';
 
 // The example app loads the built package by name, exactly as a user's app does.
@@ -10,7 +11,9 @@ const { createApp } = require('../../example-app/app.js') as {
 describe('example app', () => {
   function start() {
     const logs = new LogCapture();
-    const { app } = createApp({ logDestination: logs, env: {} });
+    // Outgoing HTTP instrumentation sees every request of the process, supertest's included: left off here, and
+    // tried in a test of its own that closes its instance.
+    const { app } = createApp({ logDestination: logs, env: {}, httpClient: false });
     return { app, logs };
   }
 
@@ -75,6 +78,38 @@ describe('example app', () => {
       ['error', 'the database connection was refused'],
       ['error', 'payment provider timed out'],
     ]);
+  });
+});
+
+describe('example app dependencies', () => {
+  it('times a fake LLM call (cached the second time), a job started by a request, and a call to another service', async () => {
+    const logs = new LogCapture();
+    const { app, obs } = (require('../../example-app/app.js') as {
+      createApp: (options: object) => { app: Parameters<typeof listen>[0]; obs: { close(): void; registry: { getSingleMetricAsString(n: string): Promise<string> } } };
+    }).createApp({ logDestination: logs, env: {}, logLevel: 'debug', collectDefaultMetrics: false });
+    const server = await listen(app);
+    try {
+      const profile = await fetch(`${server.url}/users/1/profile`, { headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+      expect(await profile.json()).toMatchObject({ id: '1', summary: 'Ada Lovelace is an active user.' });
+      const reqId = profile.headers.get('x-request-id');
+      await fetch(`${server.url}/users/1/summary`);
+      await fetch(`${server.url}/admin/users/2/suspend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"test"}' });
+      const lines = await logs.waitFor((ls) => ls.some((l) => l.msg === 'job completed'));
+      // The two calls of /profile reached the app with its trace and request id.
+      const inner = lines.filter((l) => l.msg === 'request completed' && l.reqId === reqId && l.req.url !== '/users/1/profile');
+      expect(inner.map((l) => l.req.route).sort()).toEqual(['/users/:id', '/users/:id/summary']);
+      for (const l of inner) expect(l.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      const llm = lines.filter((l) => l.msg === 'llm call');
+      expect(llm.map((l) => [l.llm.cached, l.llm.inputTokens, l.llm.outputTokens])).toEqual([[false, 42, 9], [true, 42, 9]]);
+      expect(llm[0]!.llm.costUsd).toBeCloseTo((42 * 0.15 + 9 * 0.6) / 1e6, 12);
+      const suspend = lines.find((l) => l.msg === 'request completed' && l.req.route === '/admin/users/:id/suspend')!;
+      expect(lines.find((l) => l.msg === 'job completed')).toMatchObject({ module: 'jobs', job: { name: 'notify-suspended-user', id: 'suspend-2' }, parentReqId: suspend.reqId, outcome: 'completed' });
+      expect(await obs.registry.getSingleMetricAsString('gen_ai_client_cached_operations_total')).toContain('gen_ai_request_model="gpt-4o-mini"} 1');
+      expect(await obs.registry.getSingleMetricAsString('http_client_request_duration_seconds')).toContain('http_response_status_code="200"');
+    } finally {
+      obs.close();
+      await server.close();
+    }
   });
 });
 
