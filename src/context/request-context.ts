@@ -136,6 +136,16 @@ export function contextBindings(ctx: RequestContext): Readonly<Record<string, un
 export interface OutgoingTrace {
   readonly traceparent: string;
   readonly spanId: string;
+  /** The incoming `tracestate`, passed on unchanged with the trace it belongs to (at most 512 characters). */
+  readonly tracestate: string | undefined;
+}
+
+/** The `tracestate` header of a request, when it came with a valid `traceparent` and is one short value. */
+function incomingTracestate(ctx: ObservedRequestContext): string | undefined {
+  const req = ctx[kRequest];
+  const value = req?.headers.tracestate;
+  if (typeof value !== 'string' || value.length > 512 || !/^[\x20-\x7e]*$/.test(value) || parseTraceparent(req?.headers.traceparent) === undefined) return undefined;
+  return value;
 }
 
 /**
@@ -147,13 +157,15 @@ export function outgoingTrace(ctx: RequestContext): OutgoingTrace {
   const spanId = randomBytes(8).toString('hex');
   let traceId = ctx.traceId;
   let flags = '01';
+  let tracestate: string | undefined;
   if (ctx instanceof ObservedRequestContext) {
     if (traceId === undefined) ctx.traceId = traceId = randomBytes(16).toString('hex');
+    else tracestate = incomingTracestate(ctx);
     flags = ctx[kTraceFlags];
   } else if (traceId === undefined) {
     traceId = randomBytes(16).toString('hex');
   }
-  return { traceparent: `00-${traceId}-${spanId}-${flags}`, spanId };
+  return { traceparent: `00-${traceId}-${spanId}-${flags}`, spanId, tracestate };
 }
 
 /**

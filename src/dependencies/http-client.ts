@@ -184,7 +184,9 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
     if (context === undefined || !propagate(host)) return undefined;
     const trace = outgoingTrace(context);
     state.spanId = trace.spanId;
-    return { traceparent: trace.traceparent, [idHeader]: context.requestId };
+    const headers: Record<string, string> = { traceparent: trace.traceparent, [idHeader]: context.requestId };
+    if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+    return headers;
   }
 
   function end(request: object, error: unknown): void {

@@ -41,7 +41,7 @@ describe.each(EXPRESS_VERSIONS)('two services, outgoing HTTP instrumented (%s)',
     appB.use(b.obs.middleware);
     appB.get('/users/:id', (req, res) => {
       b.obs.logger.info({ client: req.query.client }, 'user looked up');
-      res.json({ id: req.params.id, traceparent: req.headers.traceparent ?? null, reqId: req.headers['x-request-id'] ?? null });
+      res.json({ id: req.params.id, traceparent: req.headers.traceparent ?? null, tracestate: req.headers.tracestate ?? null, reqId: req.headers['x-request-id'] ?? null });
     });
     const serviceB = await listen(appB);
 
@@ -62,7 +62,7 @@ describe.each(EXPRESS_VERSIONS)('two services, outgoing HTTP instrumented (%s)',
     const serviceA = await listen(appA);
     try {
       const incomingTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
-      const res = await fetch(`${serviceA.url}/orders/1`, { headers: { traceparent: `00-${incomingTrace}-00f067aa0ba902b7-01`, 'x-request-id': 'edge-req-1' } });
+      const res = await fetch(`${serviceA.url}/orders/1`, { headers: { traceparent: `00-${incomingTrace}-00f067aa0ba902b7-01`, tracestate: 'vendor=abc', 'x-request-id': 'edge-req-1' } });
       expect(res.status).toBe(200);
       const body = (await res.json()) as Record<string, { traceparent: string | null; reqId: string | null }>;
 
@@ -78,6 +78,7 @@ describe.each(EXPRESS_VERSIONS)('two services, outgoing HTTP instrumented (%s)',
         // B received a child of A's incoming trace and A's request id.
         const sent = body[key]!;
         expect(sent.reqId).toBe('edge-req-1');
+        expect((sent as { tracestate?: string }).tracestate).toBe('vendor=abc');
         expect(sent.traceparent).toMatch(new RegExp(`^00-${incomingTrace}-[0-9a-f]{16}-01$`));
         const spanId = sent.traceparent!.split('-')[2];
         expect(spanId).not.toBe('00f067aa0ba902b7');
