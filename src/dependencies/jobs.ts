@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import { buildScopeContext, getRequestContext, runWithContext } from '../context/request-context';
-import { errorType, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
+import { errorType, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
 
 /** Buckets of `job_duration_seconds`: 10 ms to an hour. */
 export const JOB_DURATION_BUCKETS = Object.freeze([0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]);
@@ -81,12 +81,11 @@ export function buildJobHelpers(ctx: DependencyContext & { readonly registry: Re
 
   function run<T>(name: string, fn: () => T, runInfo?: JobRun): T {
     const jobName = names.label(name) || 'unnamed';
-    const info = runInfo !== null && typeof runInfo === 'object' ? runInfo : {};
-    const attempt = attemptNumber(info.attempt) ?? 1;
-    const maxAttempts = attemptNumber(info.maxAttempts);
+    const attempt = attemptNumber(readProperty(runInfo, 'attempt')) ?? 1;
+    const maxAttempts = attemptNumber(readProperty(runInfo, 'maxAttempts'));
     const parent = getRequestContext();
-    const parentReqId = parentId(info.parentRequestId) ?? parent?.requestId;
-    const job = { name: typeof name === 'string' ? name.slice(0, 128) : jobName, id: jobIdText(info.jobId), attempt };
+    const parentReqId = parentId(readProperty(runInfo, 'parentRequestId')) ?? parent?.requestId;
+    const job = { name: typeof name === 'string' && name !== '' ? name.slice(0, 128) : jobName, id: jobIdText(readProperty(runInfo, 'jobId')), attempt };
     const bindings = parentReqId === undefined ? { job } : { job, parentReqId };
     const context = buildScopeContext(randomUUID(), bindings, parent);
     return runWithContext(context, () => {
@@ -125,13 +124,18 @@ export function buildJobHelpers(ctx: DependencyContext & { readonly registry: Re
 
   return {
     run,
-    wrap(name, processor, readers = {}) {
+    wrap(name, processor, readers) {
+      const given = (key: keyof JobRunReaders<unknown>) => readProperty(readers, key) as ((job: any) => any) | undefined;
+      const jobId = given('jobId');
+      const attempt = given('attempt');
+      const maxAttempts = given('maxAttempts');
+      const parentRequestId = given('parentRequestId');
       return function observedJobProcessor(this: unknown, job, ...rest) {
         return run(name, () => processor.call(this, job, ...rest), {
-          jobId: readWith(readers.jobId, job),
-          attempt: readWith(readers.attempt, job),
-          maxAttempts: readWith(readers.maxAttempts, job),
-          parentRequestId: readWith(readers.parentRequestId, job),
+          jobId: readWith(jobId, job),
+          attempt: readWith(attempt, job),
+          maxAttempts: readWith(maxAttempts, job),
+          parentRequestId: readWith(parentRequestId, job),
         });
       };
     },

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { errorType, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
+import { errorType, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
 
 /** OpenTelemetry's buckets for `gen_ai.client.operation.duration`, in seconds. */
 export const GEN_AI_DURATION_BUCKETS = Object.freeze([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]);
@@ -66,15 +66,7 @@ function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER ? Math.floor(value) : undefined;
 }
 
-/** Reads a property without letting a getter or a Proxy throw into the application. */
-function read(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object') return undefined;
-  try {
-    return (value as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
+const read = readProperty;
 
 /**
  * Token counts from a provider's answer: OpenAI chat completions (`usage.prompt_tokens`), OpenAI responses and

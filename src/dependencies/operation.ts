@@ -38,8 +38,8 @@ export function timeOperation<T>(work: () => T, done: (end: OperationEnd) => voi
     finish(err ?? new Error('undefined thrown'));
     throw err;
   }
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-    return (result as unknown as PromiseLike<unknown>).then(
+  if (isThenable(result)) {
+    return result.then(
       (value) => {
         finish(undefined, value);
         return value;
@@ -52,6 +52,26 @@ export function timeOperation<T>(work: () => T, done: (end: OperationEnd) => voi
   }
   finish(undefined, result);
   return result;
+}
+
+/** Whether `value` is a promise or thenable; a `then` getter that throws makes it a plain value. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a property of a value the application gave, without letting a getter or a Proxy throw into it. */
+export function readProperty(value: unknown, key: string): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
 }
 
 /** `error.type` as OpenTelemetry names it: the error's `code`, else its class name, else `_OTHER`. */
@@ -74,7 +94,13 @@ export class Vocabulary {
 
   label(value: unknown): string {
     if (value === undefined || value === null || value === '') return '';
-    const text = String(value).slice(0, 128);
+    let text: string;
+    try {
+      text = String(value).slice(0, 128);
+    } catch {
+      // An object without a text form (Object.create(null), a throwing toString).
+      return '_OTHER';
+    }
     if (this.seen.has(text)) return text;
     if (this.seen.size >= this.max) return '_OTHER';
     this.seen.add(text);
