@@ -148,7 +148,7 @@ function createApp(options = {}) {
     });
     // A background job started by the request: its lines carry its own reqId, job { name, id, attempt } and
     // parentReqId (this request's id); job_duration_seconds counts it by outcome.
-    void obs.jobs.run('notify-suspended-user', () => sleep(10), { jobId: `suspend-${user.id}` });
+    obs.jobs.run('notify-suspended-user', () => sleep(10), { jobId: `suspend-${user.id}` }).catch(() => {});
     res.json(user);
   });
 

@@ -22,7 +22,9 @@ export interface DependencyOptions {
   readonly llmSlowMs?: number;
   /**
    * Prices of models in US dollars per million tokens, `{ 'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput:
-   * 0.075 } }`, for the cost of calls that do not report one. At most 1000 models. Default `{}` (no cost unless reported).
+   * 0.075 } }` (`cachedInput` and `cacheWriteInput`, for input read from and written to the provider's prompt cache,
+   * default to `input`), for the cost of calls that do not report one. At most 1000 models. Default `{}` (no cost
+   * unless reported).
    */
   readonly llmPrices?: Readonly<Record<string, LlmPrice>>;
   /** Job runs at or past this many ms end with a warn line. 1 to 86400000. Default `60000`. */
@@ -85,10 +87,10 @@ function checkPrices(key: string, value: unknown): void {
   const price = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1_000_000;
   for (const [model, p] of entries) {
     if (p === null || typeof p !== 'object' || !isPlainObjectAnyRealm(p)) fail(`gives ${JSON.stringify(model)} a price that is not an object { input, output }`);
-    const { input, output, cachedInput, ...rest } = p as Record<string, unknown>;
+    const { input, output, cachedInput, cacheWriteInput, ...rest } = p as Record<string, unknown>;
     const unknown = Object.keys(rest);
-    if (unknown.length > 0) fail(`gives ${JSON.stringify(model)} an unknown key ${JSON.stringify(unknown[0])} (known: input, output, cachedInput)`);
-    if (!price(input) || !price(output) || (cachedInput !== undefined && !price(cachedInput))) {
+    if (unknown.length > 0) fail(`gives ${JSON.stringify(model)} an unknown key ${JSON.stringify(unknown[0])} (known: input, output, cachedInput, cacheWriteInput)`);
+    if (!price(input) || !price(output) || (cachedInput !== undefined && !price(cachedInput)) || (cacheWriteInput !== undefined && !price(cacheWriteInput))) {
       fail(`gives ${JSON.stringify(model)} prices that are not numbers from 0 to 1000000 (US dollars per million tokens)`);
     }
   }

@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Redactor } from '../logging/redact';
-import { errorType, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
+import { errorType, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
 
 /** OpenTelemetry's buckets for `db.client.operation.duration`, in seconds. */
 export const DB_DURATION_BUCKETS = Object.freeze([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]);
@@ -59,16 +59,18 @@ export function buildDbHelpers(ctx: DependencyContext & { readonly registry: Reg
   const systems = new Vocabulary(options.maxLabelValues);
   const operations = new Vocabulary(options.maxLabelValues);
   const collections = new Vocabulary(options.maxLabelValues);
+  const errorTypes = new Vocabulary(options.maxLabelValues);
   const log = ctx.logger.child({ module: 'db' });
   return {
     query(fn, operation) {
-      const op = operation ?? ({} as DbOperation);
+      // Read once, whatever the object is: a getter that throws or changes its answer cannot break the record.
+      const op: DbOperation = { system: readProperty(operation, 'system') as string, operation: readProperty(operation, 'operation') as string, collection: readProperty(operation, 'collection') as string, query: readProperty(operation, 'query') as string };
       return timeOperation(fn, ({ durationMs, error }) => {
         const labels = {
           db_system_name: systems.label(op.system) || 'unknown',
           db_operation_name: operations.label(op.operation),
           db_collection_name: collections.label(op.collection),
-          error_type: error === undefined ? '' : errorType(error),
+          error_type: error === undefined ? '' : errorTypes.label(errorType(error)),
         };
         histogram.observe(labels, durationMs / 1000);
         ctx.store.record('db_client_operation', durationMs, { system: labels.db_system_name, operation: labels.db_operation_name, collection: labels.db_collection_name });
@@ -77,10 +79,12 @@ export function buildDbHelpers(ctx: DependencyContext & { readonly registry: Reg
           durationMs: roundMs(durationMs),
         };
         if (options.queryText && typeof op.query === 'string') (fields.db as Record<string, unknown>).query = ctx.redactor.redact(withoutLiterals(op.query));
+        // Slow whatever the outcome: a query that timed out after 30 s was slow too.
+        const slow = durationMs >= options.slowMs;
+        if (slow) slowCount.inc({ db_system_name: labels.db_system_name, db_operation_name: labels.db_operation_name, db_collection_name: labels.db_collection_name });
         if (error !== undefined) {
           log.error({ ...fields, err: error }, 'database operation failed');
-        } else if (durationMs >= options.slowMs) {
-          slowCount.inc({ db_system_name: labels.db_system_name, db_operation_name: labels.db_operation_name, db_collection_name: labels.db_collection_name });
+        } else if (slow) {
           log.warn({ ...fields, slowThresholdMs: options.slowMs }, 'slow database operation');
         } else if (log.isLevelEnabled('debug')) {
           log.debug(fields, 'database operation');

@@ -3,9 +3,10 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { getRequestContext, outgoingTrace, outsideContext, runWithContext, type RequestContext } from '../context/request-context';
+import { parseTraceparent } from '../context/traceparent';
 import { ObservabilityError } from '../errors/obs-error';
 import { OTEL_HTTP_DURATION_BUCKETS } from '../metrics/http-metrics';
-import { errorType, roundMs, Vocabulary, type DependencyContext } from './operation';
+import { errorType, readProperty, roundMs, Vocabulary, type DependencyContext } from './operation';
 
 /**
  * Which hosts receive `traceparent` and the request id header: `'internal'` (loopback, private and link-local
@@ -109,13 +110,34 @@ interface Outgoing {
   spanId: string | undefined;
   status: number | undefined;
   peerReqId: string | undefined;
+  /** When the response headers came. */
+  headersAt: number | undefined;
   done: boolean;
 }
 
-/** The scheme, host, port and path of a request, without its query or fragment (they may hold secrets). */
-function describeUrl(origin: string, path: string): string {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A path segment that looks like a credential: 20 characters or more mixing letters and digits, as the tokens of
+ * webhook and bot URLs are (`/services/T0/B0/<token>`, `/bot<id>:<token>/sendMessage`). UUIDs are ids, kept.
+ */
+function looksSecret(segment: string): boolean {
+  return segment.length >= 20 && /[0-9]/.test(segment) && /[A-Za-z]/.test(segment) && !UUID.test(segment);
+}
+
+/**
+ * The scheme, host, port and path of a request, without its query or fragment, and with path segments that look
+ * like credentials written `[REDACTED]`.
+ */
+export function describeUrl(origin: string, path: string): string {
   const cut = path.search(/[?#]/);
-  return `${origin}${cut === -1 ? path : path.slice(0, cut)}`.slice(0, 512);
+  const bare = cut === -1 ? path : path.slice(0, cut);
+  return `${origin}${bare.split('/').map((segment) => (looksSecret(segment) ? '[REDACTED]' : segment)).join('/')}`.slice(0, 512);
+}
+
+/** Whether an error ending a response is a failure of the network or a timeout, not a cancel by the application. */
+function isNetworkFailure(error: unknown): boolean {
+  return typeof readProperty(error, 'code') === 'string' || readProperty(error, 'name') === 'TimeoutError';
 }
 
 /** Reads a header from undici's raw header list (`[name, value, ...]`, Buffers or text) or its header text. */
@@ -161,13 +183,26 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
     registers: [ctx.registry],
   });
   const hosts = new Vocabulary(options.maxLabelValues);
+  const errorTypes = new Vocabulary(options.maxLabelValues);
   const propagate = buildHostFilter(options.propagateTo);
   const idHeader = options.requestIdHeader;
   const log = ctx.logger.child({ module: 'http-client' });
   const requests = new WeakMap<object, Outgoing>();
 
-  /** Starts tracking a request; returns the headers to add, or undefined when none are. */
-  function begin(request: object, method: string, origin: string, host: string, path: string): Record<string, string> | undefined {
+  /**
+   * Starts tracking a request and adds the headers its host should receive (`existing` reads a header the request
+   * already has, `add` sets one). A request to a forward proxy names its real target in `path` (absolute form): the
+   * target decides, not the proxy. A CONNECT (the tunnel of an HTTPS request through a proxy) is neither measured
+   * nor given headers: the request inside the tunnel is the one that counts.
+   */
+  function begin(request: object, method: string, origin: string, host: string, path: string, existing: (name: string) => string | undefined, add: (name: string, value: string) => void): void {
+    if (method === 'CONNECT') return;
+    if (/^https?:\/\//i.test(path)) {
+      const target = new URL(path);
+      origin = target.origin;
+      host = target.hostname;
+      path = `${target.pathname}${target.search}`;
+    }
     const context = getRequestContext();
     const state: Outgoing = {
       start: performance.now(),
@@ -178,15 +213,22 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
       spanId: undefined,
       status: undefined,
       peerReqId: undefined,
+      headersAt: undefined,
       done: false,
     };
     requests.set(request, state);
-    if (context === undefined || !propagate(host)) return undefined;
-    const trace = outgoingTrace(context);
-    state.spanId = trace.spanId;
-    const headers: Record<string, string> = { traceparent: trace.traceparent, [idHeader]: context.requestId };
-    if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
-    return headers;
+    if (context === undefined || !propagate(host)) return;
+    // A traceparent the application (or another instance) set is kept, and its span is the one logged.
+    const own = parseTraceparent(existing('traceparent'));
+    if (own !== undefined) {
+      state.spanId = own.spanId;
+    } else {
+      const trace = outgoingTrace(context);
+      state.spanId = trace.spanId;
+      add('traceparent', trace.traceparent);
+      if (trace.tracestate !== undefined && existing('tracestate') === undefined) add('tracestate', trace.tracestate);
+    }
+    if (existing(idHeader) === undefined) add(idHeader, context.requestId);
   }
 
   function end(request: object, error: unknown): void {
@@ -194,17 +236,26 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
     if (state === undefined || state.done) return;
     state.done = true;
     requests.delete(request);
-    const durationMs = performance.now() - state.start;
     const status = state.status;
+    // A body cancelled after the headers, not by a network error (fetch cancels a body nobody read when its response
+    // is garbage collected; the application may cancel one it does not need): the call answered, timed to its headers.
+    let endedAt = performance.now();
+    if (error !== undefined && state.headersAt !== undefined && !isNetworkFailure(error)) {
+      error = undefined;
+      endedAt = state.headersAt;
+    }
+    const durationMs = endedAt - state.start;
     const failed = error !== undefined;
     const labels = {
       http_request_method: state.method,
       server_address: hosts.label(state.host) || 'unknown',
       http_response_status_code: status === undefined ? '' : String(status),
-      error_type: failed ? errorType(error) : status !== undefined && status >= 400 ? String(status) : '',
+      error_type: failed ? errorTypes.label(errorType(error)) : status !== undefined && status >= 400 ? String(status) : '',
     };
     histogram.observe(labels, durationMs / 1000);
     ctx.store.record('http_client_request', durationMs, { method: labels.http_request_method, server: labels.server_address });
+    const slow = durationMs >= options.slowMs;
+    if (slow) slowCount.inc({ http_request_method: labels.http_request_method, server_address: labels.server_address });
     const write = (): void => {
       const fields = {
         http: { method: state.method, url: state.url, statusCode: status, peerReqId: state.peerReqId, spanId: state.spanId },
@@ -214,8 +265,7 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
         log.error({ ...fields, err: error }, 'outgoing request failed');
       } else if (status !== undefined && status >= 500) {
         log.warn(fields, 'outgoing request failed');
-      } else if (durationMs >= options.slowMs) {
-        slowCount.inc({ http_request_method: labels.http_request_method, server_address: labels.server_address });
+      } else if (slow) {
         log.warn({ ...fields, slowThresholdMs: options.slowMs }, 'slow outgoing request');
       } else if (log.isLevelEnabled('debug')) {
         log.debug(fields, 'outgoing request');
@@ -240,18 +290,22 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
   // undici (fetch)
   type UndiciRequest = { method?: string; origin?: unknown; path?: string; headers?: unknown; addHeader?: (name: string, value: string) => void };
   const onUndiciCreate = safely<{ request: UndiciRequest }>(({ request }) => {
-    const origin = String(request.origin ?? '');
-    const url = new URL(origin);
-    const add = begin(request, String(request.method ?? 'GET').toUpperCase(), url.origin, url.hostname, String(request.path ?? '/'));
-    if (add === undefined || typeof request.addHeader !== 'function') return;
-    for (const [name, value] of Object.entries(add)) {
-      if (undiciHeader(request.headers, name) === undefined) request.addHeader(name, value);
-    }
+    const url = new URL(String(request.origin ?? ''));
+    begin(
+      request,
+      String(request.method ?? 'GET').toUpperCase(),
+      url.origin,
+      url.hostname,
+      String(request.path ?? '/'),
+      (name) => undiciHeader(request.headers, name),
+      (name, value) => request.addHeader?.(name, value),
+    );
   });
   const onUndiciHeaders = safely<{ request: object; response: { statusCode?: number; headers?: unknown } }>(({ request, response }) => {
     const state = requests.get(request);
     if (state === undefined) return;
     state.status = response.statusCode;
+    state.headersAt = performance.now();
     const peer = undiciHeader(response.headers, idHeader);
     if (peer !== undefined && PEER_ID.test(peer)) state.peerReqId = peer;
   });
@@ -264,16 +318,27 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
     const hostHeader = request.getHeader('host');
     const host = String(request.host ?? 'localhost');
     const origin = `${protocol}//${typeof hostHeader === 'string' ? hostHeader : host}`;
-    const add = begin(request, String(request.method ?? 'GET').toUpperCase(), origin, host, String(request.path ?? '/'));
-    if (add === undefined || request.headersSent) return;
-    for (const [name, value] of Object.entries(add)) {
-      if (request.getHeader(name) === undefined) request.setHeader(name, value);
-    }
+    begin(
+      request,
+      String(request.method ?? 'GET').toUpperCase(),
+      origin,
+      host,
+      String(request.path ?? '/'),
+      (name) => {
+        const value = request.getHeader(name);
+        return value === undefined ? undefined : String(value);
+      },
+      // Before Node 22.14 the headers are gone by now: the request is measured, but carries nothing.
+      (name, value) => {
+        if (!request.headersSent) request.setHeader(name, value);
+      },
+    );
   });
   const onHttpResponse = safely<{ request: ClientRequest; response: IncomingMessage }>(({ request, response }) => {
     const state = requests.get(request);
     if (state === undefined) return;
     state.status = response.statusCode;
+    state.headersAt = performance.now();
     const peer = response.headers[idHeader];
     if (typeof peer === 'string' && PEER_ID.test(peer)) state.peerReqId = peer;
     // Ends with the response: after its last byte, or when it is destroyed before (then it is an error).

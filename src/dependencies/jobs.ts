@@ -77,6 +77,7 @@ export function buildJobHelpers(ctx: DependencyContext & { readonly registry: Re
   });
   const active = new Gauge({ name: 'jobs_active', help: 'Background job runs in progress, by job.', labelNames: ['job_name'], registers: [ctx.registry] });
   const names = new Vocabulary(options.maxLabelValues);
+  const errorTypes = new Vocabulary(options.maxLabelValues);
   const log = ctx.logger.child({ module: 'jobs' });
 
   function run<T>(name: string, fn: () => T, runInfo?: JobRun): T {
@@ -95,7 +96,7 @@ export function buildJobHelpers(ctx: DependencyContext & { readonly registry: Re
         active.dec({ job_name: jobName });
         const willRetry = error !== undefined && maxAttempts !== undefined && attempt < maxAttempts;
         const outcome = error === undefined ? 'completed' : willRetry ? 'retried' : 'failed';
-        duration.observe({ job_name: jobName, outcome, error_type: error === undefined ? '' : errorType(error) }, durationMs / 1000);
+        duration.observe({ job_name: jobName, outcome, error_type: error === undefined ? '' : errorTypes.label(errorType(error)) }, durationMs / 1000);
         ctx.store.record('job', durationMs, { job: jobName, outcome });
         // The end lines are written in the job's context even when its promise settles elsewhere.
         runWithContext(context, () => {

@@ -24,6 +24,8 @@ export interface LlmUsage {
   readonly outputTokens?: number;
   /** Input tokens the provider served from its prompt cache (logged, part of `inputTokens`). */
   readonly cachedInputTokens?: number;
+  /** Input tokens the provider wrote to its prompt cache (Anthropic's cache creation; logged, part of `inputTokens`). */
+  readonly cacheWriteInputTokens?: number;
 }
 
 /** Handed to the work of `obs.llm.call()`, to report what only the call knows. */
@@ -40,8 +42,10 @@ export interface LlmCall {
 export interface LlmPrice {
   readonly input: number;
   readonly output: number;
-  /** Price of cached input tokens; default: the input price. */
+  /** Price of input tokens read from the provider's prompt cache; default: the input price. */
   readonly cachedInput?: number;
+  /** Price of input tokens written to the provider's prompt cache; default: the input price. */
+  readonly cacheWriteInput?: number;
 }
 
 /** `obs.llm`. */
@@ -75,18 +79,26 @@ const read = readProperty;
 export function usageOf(result: unknown): LlmUsage | undefined {
   const usage = read(result, 'usage');
   if (usage !== undefined) {
-    const input = count(read(usage, 'input_tokens')) ?? count(read(usage, 'prompt_tokens'));
     const output = count(read(usage, 'output_tokens')) ?? count(read(usage, 'completion_tokens'));
-    const cached =
-      count(read(usage, 'cache_read_input_tokens')) ??
-      count(read(read(usage, 'prompt_tokens_details'), 'cached_tokens')) ??
-      count(read(read(usage, 'input_tokens_details'), 'cached_tokens'));
+    const cacheRead = count(read(usage, 'cache_read_input_tokens'));
+    const cacheWrite = count(read(usage, 'cache_creation_input_tokens'));
+    if (cacheRead !== undefined || cacheWrite !== undefined) {
+      // Anthropic: input_tokens counts only what came after the last cache breakpoint; the prompt is all three.
+      const input = count(read(usage, 'input_tokens'));
+      return { inputTokens: (input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output, cachedInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite };
+    }
+    // OpenAI: the cached tokens are part of prompt_tokens / input_tokens.
+    const input = count(read(usage, 'input_tokens')) ?? count(read(usage, 'prompt_tokens'));
+    const cached = count(read(read(usage, 'prompt_tokens_details'), 'cached_tokens')) ?? count(read(read(usage, 'input_tokens_details'), 'cached_tokens'));
     if (input !== undefined || output !== undefined) return { inputTokens: input, outputTokens: output, cachedInputTokens: cached };
   }
   const gemini = read(result, 'usageMetadata');
   if (gemini !== undefined) {
     const input = count(read(gemini, 'promptTokenCount'));
-    const output = count(read(gemini, 'candidatesTokenCount'));
+    const candidates = count(read(gemini, 'candidatesTokenCount'));
+    // Thinking tokens are billed as output.
+    const thoughts = count(read(gemini, 'thoughtsTokenCount'));
+    const output = candidates === undefined && thoughts === undefined ? undefined : (candidates ?? 0) + (thoughts ?? 0);
     if (input !== undefined || output !== undefined) return { inputTokens: input, outputTokens: output, cachedInputTokens: count(read(gemini, 'cachedContentTokenCount')) };
   }
   return undefined;
@@ -95,9 +107,13 @@ export function usageOf(result: unknown): LlmUsage | undefined {
 /** The cost of a call at `price`, in US dollars. */
 function priced(usage: LlmUsage, price: LlmPrice | undefined): number | undefined {
   if (price === undefined || (usage.inputTokens === undefined && usage.outputTokens === undefined)) return undefined;
-  const cachedInput = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens ?? 0);
-  const input = (usage.inputTokens ?? 0) - cachedInput;
-  return (input * price.input + cachedInput * (price.cachedInput ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6;
+  const total = usage.inputTokens ?? 0;
+  const cachedInput = Math.min(usage.cachedInputTokens ?? 0, total);
+  const cacheWrite = Math.min(usage.cacheWriteInputTokens ?? 0, total - cachedInput);
+  const input = total - cachedInput - cacheWrite;
+  return (
+    (input * price.input + cachedInput * (price.cachedInput ?? price.input) + cacheWrite * (price.cacheWriteInput ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6
+  );
 }
 
 export function buildLlmHelpers(ctx: DependencyContext & { readonly registry: Registry }, options: LlmOptions): LlmHelpers {
@@ -139,16 +155,23 @@ export function buildLlmHelpers(ctx: DependencyContext & { readonly registry: Re
   const operations = new Vocabulary(options.maxLabelValues);
   const log = ctx.logger.child({ module: 'llm' });
   const prices = new Map(Object.entries(options.prices));
+  const llmErrorTypes = new Vocabulary(options.maxLabelValues);
 
   return {
     call(operation, fn) {
-      const op = operation ?? ({} as LlmOperation);
+      const op: LlmOperation = { provider: read(operation, 'provider') as string, model: read(operation, 'model') as string, operation: read(operation, 'operation') as string };
+      const errorTypes = llmErrorTypes;
       let reported: LlmUsage | undefined;
       let reportedCost: number | undefined;
       let cached = false;
       const call: LlmCall = Object.freeze({
         usage(usage: LlmUsage) {
-          reported = { inputTokens: count(read(usage, 'inputTokens')), outputTokens: count(read(usage, 'outputTokens')), cachedInputTokens: count(read(usage, 'cachedInputTokens')) };
+          reported = {
+            inputTokens: count(read(usage, 'inputTokens')),
+            outputTokens: count(read(usage, 'outputTokens')),
+            cachedInputTokens: count(read(usage, 'cachedInputTokens')),
+            cacheWriteInputTokens: count(read(usage, 'cacheWriteInputTokens')),
+          };
         },
         cost(usd: number) {
           if (typeof usd === 'number' && Number.isFinite(usd) && usd >= 0) reportedCost = usd;
@@ -163,7 +186,7 @@ export function buildLlmHelpers(ctx: DependencyContext & { readonly registry: Re
           gen_ai_provider_name: providers.label(op.provider) || 'unknown',
           gen_ai_request_model: models.label(op.model) || 'unknown',
         };
-        duration.observe({ ...labels, error_type: error === undefined ? '' : errorType(error) }, durationMs / 1000);
+        duration.observe({ ...labels, error_type: error === undefined ? '' : errorTypes.label(errorType(error)) }, durationMs / 1000);
         ctx.store.record('gen_ai_client_operation', durationMs, { provider: labels.gen_ai_provider_name, model: labels.gen_ai_request_model, operation: labels.gen_ai_operation_name });
         const usage = reported ?? (error === undefined ? usageOf(result) : undefined);
         if (usage?.inputTokens !== undefined) tokens.observe({ ...labels, gen_ai_token_type: 'input' }, usage.inputTokens);
@@ -181,15 +204,17 @@ export function buildLlmHelpers(ctx: DependencyContext & { readonly registry: Re
             inputTokens: usage?.inputTokens,
             outputTokens: usage?.outputTokens,
             cachedInputTokens: usage?.cachedInputTokens,
+            cacheWriteInputTokens: usage?.cacheWriteInputTokens,
             costUsd: usd,
             cached,
           },
           durationMs: roundMs(durationMs),
         };
+        const slow = durationMs >= options.slowMs;
+        if (slow) slowCount.inc(labels);
         if (error !== undefined) {
           log.error({ ...fields, err: error }, 'llm call failed');
-        } else if (durationMs >= options.slowMs) {
-          slowCount.inc(labels);
+        } else if (slow) {
           log.warn({ ...fields, slowThresholdMs: options.slowMs }, 'slow llm call');
         } else if (log.isLevelEnabled('debug')) {
           log.debug(fields, 'llm call');

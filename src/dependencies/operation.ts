@@ -77,9 +77,9 @@ export function readProperty(value: unknown, key: string): unknown {
 /** `error.type` as OpenTelemetry names it: the error's `code`, else its class name, else `_OTHER`. */
 export function errorType(error: unknown): string {
   if (error === null || typeof error !== 'object') return '_OTHER';
-  const code = (error as { code?: unknown }).code;
+  const code = readProperty(error, 'code');
   if (typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code)) return code;
-  const name = (error as { name?: unknown }).name;
+  const name = readProperty(error, 'name');
   if (typeof name === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(name)) return name;
   return '_OTHER';
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { buildScopeContext, runWithContext, type RequestContext } from '../context/request-context';
 import { ObservabilityError } from '../errors/obs-error';
-import { roundMs, Vocabulary, type DependencyContext } from './operation';
+import { readProperty, roundMs, Vocabulary, type DependencyContext } from './operation';
 
 /** Buckets of `websocket_connection_duration_seconds`: a second to a day. */
 export const WEBSOCKET_DURATION_BUCKETS = Object.freeze([1, 5, 15, 60, 300, 900, 3600, 14400, 86400]);
@@ -50,18 +50,45 @@ interface SocketLike {
 const kObserved = Symbol('express-observability.websocketServer');
 const kConnection = Symbol('express-observability.websocketConnection');
 
-/** Bytes of a message as `ws` gives or takes it: text, a Buffer, an ArrayBuffer, a view, or a list of Buffers. */
-function byteLength(data: unknown): number {
+/** Bytes of a message as `ws` gives it: a Buffer, an ArrayBuffer, a view, a Blob, or a list of Buffers (`fragments`). */
+function receivedBytes(data: unknown): number {
+  if (Array.isArray(data)) return data.reduce((sum: number, part) => sum + receivedBytes(part), 0);
+  return sentBytes(data);
+}
+
+/** Bytes of a message as `ws` sends it: text (numbers as their text), a Buffer, an ArrayBuffer, a view, a Blob, or an array of byte values. */
+function sentBytes(data: unknown): number {
   if (typeof data === 'string') return Buffer.byteLength(data);
-  if (Array.isArray(data)) return data.reduce((sum: number, part) => sum + byteLength(part), 0);
+  if (typeof data === 'number') return Buffer.byteLength(String(data));
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  if (Array.isArray(data)) return data.length;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
   return 0;
 }
+
+/** `WebSocket.OPEN`: a send in any other state is refused by `ws` (its callback gets the error). */
+const OPEN = 1;
 
 /** A close reason that can go on a line: text, cut to 123 bytes' worth of characters as the protocol allows. */
 function reasonText(reason: unknown): string | undefined {
   const text = Buffer.isBuffer(reason) ? reason.toString('utf8') : typeof reason === 'string' ? reason : '';
   return text === '' ? undefined : text.slice(0, 123);
+}
+
+/**
+ * What a connection keeps of its upgrade request, for the lines and audit records of its handlers (trace, client
+ * address, user agent): a copy of a few fields, not the request, whose headers and cookies would otherwise stay in
+ * memory for as long as the connection.
+ */
+function slimRequest(req: IncomingMessage): IncomingMessage {
+  const h = req.headers ?? {};
+  const pick = (name: string) => (typeof h[name] === 'string' ? (h[name] as string).slice(0, 1024) : undefined);
+  return {
+    method: req.method,
+    url: req.url?.slice(0, 256),
+    headers: { traceparent: pick('traceparent'), tracestate: pick('tracestate'), 'user-agent': pick('user-agent'), 'x-forwarded-for': pick('x-forwarded-for') },
+    socket: { remoteAddress: req.socket?.remoteAddress },
+  } as unknown as IncomingMessage;
 }
 
 export function buildWebSocketHelpers(ctx: DependencyContext & { readonly registry: Registry }, options: WebSocketOptions): WebSocketHelpers {
@@ -83,8 +110,7 @@ export function buildWebSocketHelpers(ctx: DependencyContext & { readonly regist
 
   function observeConnection(server: string, socket: SocketLike, req: IncomingMessage | undefined): RequestContext {
     const connId = randomUUID();
-    const reqId = req === undefined ? randomUUID() : options.requestIdOf(req);
-    const context = buildScopeContext(reqId, { ws: { server, connId } }, undefined, req);
+    const context = buildScopeContext(req === undefined ? randomUUID() : options.requestIdOf(req), { ws: { server, connId } }, undefined, req === undefined ? undefined : slimRequest(req));
     const start = performance.now();
     let received = 0;
     let sent = 0;
@@ -100,7 +126,7 @@ export function buildWebSocketHelpers(ctx: DependencyContext & { readonly regist
     socket.emit = function observedEmit(this: SocketLike, event: string | symbol, ...args: unknown[]): boolean {
       try {
         if (event === 'message') {
-          const size = byteLength(args[0]);
+          const size = receivedBytes(args[0]);
           received++;
           bytesIn += size;
           messages.inc(inLabels);
@@ -126,26 +152,30 @@ export function buildWebSocketHelpers(ctx: DependencyContext & { readonly regist
     } as SocketLike['emit'];
     const send = socket.send;
     if (typeof send === 'function') {
-      socket.send = function observedSend(this: SocketLike, data: unknown, ...rest: unknown[]): unknown {
+      socket.send = function observedSend(this: SocketLike & { readyState?: unknown }, data: unknown, ...rest: unknown[]): unknown {
         try {
-          const size = byteLength(data);
-          sent++;
-          bytesOut += size;
-          messages.inc(outLabels);
-          bytes.inc(outLabels, size);
+          if (this.readyState === OPEN) {
+            const size = sentBytes(data);
+            sent++;
+            bytesOut += size;
+            messages.inc(outLabels);
+            bytes.inc(outLabels, size);
+          }
         } catch {
           // As above.
         }
         return send.call(this, data, ...rest);
       };
     }
-    runWithContext(context, () => log.info({ ws: { server, connId, path: req?.url?.split('?')[0]?.slice(0, 256) } }, 'websocket opened'));
+    // Read here, outside the closures: a closure naming `req` would keep the whole request for the connection.
+    const path = req?.url?.split('?')[0]?.slice(0, 256);
+    runWithContext(context, () => log.info({ ws: { server, connId, path } }, 'websocket opened'));
     return context;
   }
 
   return {
     observe(server, observeOptions = {}) {
-      if (server === null || typeof server !== 'object' || typeof server.emit !== 'function') {
+      if (server === null || typeof server !== 'object' || typeof readProperty(server, 'emit') !== 'function') {
         throw new ObservabilityError('OBS_ERR_INVALID_ARGUMENT', 'obs.ws.observe() takes a ws WebSocketServer (an EventEmitter emitting "connection")', 'server');
       }
       const target = server as WebSocketServerLike & { [kObserved]?: boolean; options?: { path?: unknown }; handleUpgrade?: (...args: any[]) => unknown };

@@ -73,7 +73,8 @@ function requestContextMixin(_mergeObject: object, _level: number, logger?: Logg
     bindings.spanId = ctx.spanId;
   }
   const scope = contextBindings(ctx);
-  if (scope !== undefined) Object.assign(bindings, scope);
+  // A job's or a connection's fields (`job`, `ws`), except those a child logger binds already.
+  if (scope !== undefined) addRequestFields(bindings, scope, logger);
   // Request fields (setRequestFields) after the ids; the log call's own fields come after them and win.
   const fields = ctx.fields;
   if (fields !== undefined) addRequestFields(bindings, fields, logger);

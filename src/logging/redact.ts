@@ -27,7 +27,7 @@ const NOT_SENSITIVE_KEYS = new Set([
   'prompttokens', 'completiontokens', 'totaltokens', 'inputtokens', 'outputtokens', 'maxtokens', 'cachedtokens',
   'reasoningtokens', 'maxoutputtokens', 'maxcompletiontokens', 'cachereadinputtokens', 'cachecreationinputtokens',
   'genaiusageinputtokens', 'genaiusageoutputtokens', 'usageinputtokens', 'usageoutputtokens', 'tokencount',
-  'tokentype', 'tokenusage', 'tokensused', 'cachedinputtokens',
+  'tokentype', 'tokenusage', 'tokensused', 'cachedinputtokens', 'cachewriteinputtokens',
 ]);
 /** Fragments that make a normalised key sensitive wherever they occur (`db_password`, `X-CSRF-Token`). */
 const KEY_FRAGMENTS = [

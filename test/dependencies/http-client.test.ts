@@ -210,14 +210,90 @@ describe('outgoing HTTP instrumentation', () => {
     throwing.obs.close();
   });
 
-  test('headers the application set itself are kept', async () => {
-    const { obs } = observed({ httpClient: true });
+  test('headers the application set itself are kept, and its traceparent is the one logged; no trace is started', async () => {
+    const { obs, logs } = observed({ httpClient: true, logLevel: 'debug' });
+    afterThis.push(() => obs.close());
     const mine = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
     const seen = await inRequest(obs, async () => (await fetch(`${echo.url}/echo`, { headers: { traceparent: mine, 'x-request-id': 'my-own' } })).json());
     expect(seen).toMatchObject({ traceparent: mine, reqId: 'my-own' });
     const viaHttp = await inRequest(obs, async () => JSON.parse((await nodeGet(`${echo.url}/echo`, { traceparent: mine, 'x-request-id': 'my-own' })).body));
     expect(viaHttp).toMatchObject({ traceparent: mine, reqId: 'my-own' });
-    obs.close();
+    const lines = await logs.waitFor((ls) => ls.filter((l) => l.msg === 'request completed').length === 2);
+    const calls = lines.filter((l) => l.msg === 'outgoing request' && l.http.url === `${echo.url}/echo`);
+    expect(calls.map((l) => l.http.spanId)).toEqual(['b7ad6b7169203331', 'b7ad6b7169203331']);
+    // The requests that made the calls came without a traceparent and started none.
+    for (const l of lines.filter((x) => x.msg === 'request completed')) expect(l.traceId).toBeUndefined();
+  });
+
+  test('through a forward proxy the target decides: no headers to a third party, its host as server_address, no query string', async () => {
+    const seen: { url?: string; headers?: http.IncomingHttpHeaders }[] = [];
+    // A forward proxy that answers itself, recording the absolute-form request it got.
+    const proxy = http.createServer((req, res) => {
+      seen.push({ url: req.url, headers: req.headers });
+      res.setHeader('content-type', 'application/json');
+      res.end('{}');
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const { port } = proxy.address() as AddressInfo;
+    const { obs, logs } = observed({ httpClient: true, logLevel: 'debug' });
+    afterThis.push(() => obs.close());
+    try {
+      await inRequest(obs, async () => {
+        await axios.get('http://api.partner.example.com/v1/charge?api_key=SECRET', { proxy: { protocol: 'http', host: '127.0.0.1', port } });
+        return null;
+      });
+      expect(seen[0]!.url).toBe('http://api.partner.example.com/v1/charge?api_key=SECRET');
+      expect(seen[0]!.headers!.traceparent).toBeUndefined();
+      expect(seen[0]!.headers!['x-request-id']).toBeUndefined();
+      const lines = await logs.waitFor((ls) => ls.some((l) => l.msg === 'request completed'));
+      const line = lines.find((l) => l.msg === 'outgoing request' && l.http.url.includes('partner'))!;
+      expect(line.http.url).toBe('http://api.partner.example.com/v1/charge');
+      expect(JSON.stringify(lines)).not.toContain('SECRET');
+      expect(await obs.registry.getSingleMetricAsString('http_client_request_duration_seconds')).toContain('server_address="api.partner.example.com"');
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+
+  test('path segments that look like credentials are not logged; UUIDs are', async () => {
+    const { obs, logs } = observed({ httpClient: true, logLevel: 'debug' });
+    afterThis.push(() => obs.close());
+    await fetch(`${echo.url}/status/404/bot123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0/sendMessage`);
+    await fetch(`${echo.url}/status/404/users/0b8e9a4e-4c1d-4b7a-9d7e-2f1e3c4d5a6b`);
+    const lines = await logs.waitFor((ls) => ls.filter((l) => l.module === 'http-client').length === 2);
+    expect(lines.map((l) => l.http.url)).toEqual([
+      `${echo.url}/status/404/[REDACTED]/sendMessage`,
+      `${echo.url}/status/404/users/0b8e9a4e-4c1d-4b7a-9d7e-2f1e3c4d5a6b`,
+    ]);
+  });
+
+  test('a body the application cancels unread is an answer, not a failure', async () => {
+    const { obs, logs } = observed({ httpClient: true, logLevel: 'debug' });
+    afterThis.push(() => obs.close());
+    const res = await fetch(`${echo.url}/echo`);
+    await res.body!.cancel();
+    const line = (await logs.waitFor((ls) => ls.some((l) => l.module === 'http-client'))).find((l) => l.module === 'http-client')!;
+    expect(line).toMatchObject({ level: 'debug', msg: 'outgoing request', http: { statusCode: 200 } });
+    expect(await obs.registry.getSingleMetricAsString('http_client_request_duration_seconds')).toContain('http_response_status_code="200",error_type=""} 1');
+  });
+
+  test('error_type is a bounded label too', async () => {
+    const { obs } = observed({ dependencyLabelValues: 2 });
+    afterThis.push(() => obs.close());
+    for (const code of ['E1', 'E2', 'E3', 'E4']) {
+      try {
+        obs.db.query(() => {
+          throw Object.assign(new Error('x'), { code });
+        }, { system: 'sqlite' });
+      } catch {
+        // expected
+      }
+    }
+    const text = await obs.registry.getSingleMetricAsString('db_client_operation_duration_seconds');
+    expect(text).toContain('error_type="E1"');
+    expect(text).toContain('error_type="E2"');
+    expect(text).toContain('error_type="_OTHER"} 2');
+    expect(text).not.toContain('error_type="E3"');
   });
 
   test('outside a request: measured and logged, no headers', async () => {

@@ -136,8 +136,10 @@ describe('obs.llm.call', () => {
   test.each([
     ['OpenAI chat completions', { usage: { prompt_tokens: 1200, completion_tokens: 80, total_tokens: 1280, prompt_tokens_details: { cached_tokens: 1024 } } }, { inputTokens: 1200, outputTokens: 80, cachedInputTokens: 1024 }],
     ['OpenAI responses', { usage: { input_tokens: 300, output_tokens: 45, input_tokens_details: { cached_tokens: 256 } } }, { inputTokens: 300, outputTokens: 45, cachedInputTokens: 256 }],
-    ['Anthropic messages', { usage: { input_tokens: 70, output_tokens: 12, cache_read_input_tokens: 64 } }, { inputTokens: 70, outputTokens: 12, cachedInputTokens: 64 }],
-    ['Gemini', { usageMetadata: { promptTokenCount: 33, candidatesTokenCount: 7, cachedContentTokenCount: 16 } }, { inputTokens: 33, outputTokens: 7, cachedInputTokens: 16 }],
+    // Anthropic's input_tokens leaves out the tokens read from and written to its cache: the prompt is all three.
+    ['Anthropic messages', { usage: { input_tokens: 70, output_tokens: 12, cache_read_input_tokens: 64, cache_creation_input_tokens: 6 } }, { inputTokens: 140, outputTokens: 12, cachedInputTokens: 64 }],
+    // Gemini's thinking tokens are billed as output.
+    ['Gemini', { usageMetadata: { promptTokenCount: 33, candidatesTokenCount: 7, thoughtsTokenCount: 5, cachedContentTokenCount: 16 } }, { inputTokens: 33, outputTokens: 12, cachedInputTokens: 16 }],
     ['input only', { usage: { prompt_tokens: 9 } }, { inputTokens: 9, outputTokens: undefined, cachedInputTokens: undefined }],
   ])('usage read from the result: %s', async (_shape, result, expected) => {
     const { obs, logs } = make({ logLevel: 'debug' });
@@ -184,9 +186,9 @@ describe('obs.llm.call', () => {
     });
     expect(await sampleValue(obs, metric, metric, GEN_AI)).toBe(first + 0.5);
 
-    // No cachedInput price: cached tokens at the input price; more cached tokens than input tokens count as input.
+    // No cachedInput price: cached tokens at the input price. Anthropic's cache reads come on top of input_tokens.
     obs.llm.call({ provider: 'anthropic', model: 'claude-sonnet-4' }, () => ({ usage: { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 5000 } }));
-    const second = (0 * 3 + 100 * 3 + 10 * 15) / 1e6;
+    const second = (100 * 3 + 5000 * 3 + 10 * 15) / 1e6;
     expect(await sampleValue(obs, metric, metric, claude)).toBe(second);
 
     // Bad reported costs are ignored: the computed cost stands.
@@ -253,7 +255,8 @@ describe('obs.llm.call', () => {
     const failed = logs.lines.find((l) => l.msg === 'llm call failed')!;
     expect(failed).toMatchObject({ level: 'error', module: 'llm', err: { message: '429', code: 'rate_limit_exceeded' } });
     expect(failed.slowThresholdMs).toBeUndefined();
-    expect(await sampleValue(obs, 'gen_ai_client_slow_operations_total', 'gen_ai_client_slow_operations_total', GEN_AI)).toBe(1);
+    // It still counts as slow: a call that failed after 25 ms was slow too.
+    expect(await sampleValue(obs, 'gen_ai_client_slow_operations_total', 'gen_ai_client_slow_operations_total', GEN_AI)).toBe(2);
   });
 
   test('percentile store series gen_ai_client_operation, by provider, model and operation', () => {
@@ -886,5 +889,24 @@ describe('obs.jobs.wrap', () => {
     const line = lines.find((l) => l.msg === 'inline job')!;
     expect(line).toMatchObject({ parentReqId: res.headers['x-request-id'], traceId: TRACE_ID, job: { name: 'inline', attempt: 1 } });
     expect(line.reqId).not.toBe(res.headers['x-request-id']);
+  });
+});
+
+describe('context fields and child loggers', () => {
+  test('a child logger binding `job` keeps its own: the line never holds the key twice', async () => {
+    const { obs, logs } = observed({ logLevel: 'debug' });
+    try {
+      const child = obs.logger.child({ job: 'nightly-report' });
+      await obs.jobs.run('report', async () => {
+        child.info('inside');
+        obs.logger.info('plain');
+      });
+      const raw = logs.raw.find((l) => l.includes('"inside"'))!;
+      expect(raw.match(/"job":/g)).toHaveLength(1);
+      expect(JSON.parse(raw).job).toBe('nightly-report');
+      expect(logs.lines.find((l) => l.msg === 'plain')!.job).toMatchObject({ name: 'report', attempt: 1 });
+    } finally {
+      obs.close();
+    }
   });
 });
