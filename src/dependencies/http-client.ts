@@ -110,34 +110,68 @@ interface Outgoing {
   spanId: string | undefined;
   status: number | undefined;
   peerReqId: string | undefined;
+  /** The trace the call was sent in, when the application set a traceparent of another trace than the request's. */
+  traceId: string | undefined;
   /** When the response headers came. */
   headersAt: number | undefined;
   done: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Where webhook and bot URLs carry their credential in the path: Slack, Discord, Telegram (by host, then path). */
+const KNOWN_SECRET_PATHS: readonly (readonly [RegExp, RegExp])[] = [
+  [/^https:\/\/hooks\.slack\.com$/i, /^(\/services\/[^/]+\/[^/]+\/)[^/]+/], // /services/T.../B.../<token>
+  [/^https:\/\/(?:\w+\.)?discord(?:app)?\.com$/i, /^(\/api(?:\/v\d+)?\/webhooks\/\d+\/)[^/]+/], // /api/webhooks/<id>/<token>
+  [/^https:\/\/api\.telegram\.org$/i, /^(\/(?:file\/)?bot\d+:)[^/]+/], // /bot<id>:<token>/<method>
+];
 
 /**
- * A path segment that looks like a credential: 20 characters or more mixing letters and digits, as the tokens of
- * webhook and bot URLs are (`/services/T0/B0/<token>`, `/bot<id>:<token>/sendMessage`). UUIDs are ids, kept.
+ * A path segment that looks like a credential: 32 characters or more, with at least 4 upper-case letters, 4
+ * lower-case letters and 4 digits, as API keys, JWTs and base64 tokens have. Ids (UUIDs, hashes, ObjectIds, ULIDs,
+ * Stripe ids), dates and file names have fewer characters or fewer kinds, and are kept.
  */
 function looksSecret(segment: string): boolean {
-  return segment.length >= 20 && /[0-9]/.test(segment) && /[A-Za-z]/.test(segment) && !UUID.test(segment);
+  if (segment.length < 32) return false;
+  let upper = 0;
+  let lower = 0;
+  let digits = 0;
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper++;
+    else if (c >= 97 && c <= 122) lower++;
+    else if (c >= 48 && c <= 57) digits++;
+  }
+  return upper >= 4 && lower >= 4 && digits >= 4;
 }
 
 /**
- * The scheme, host, port and path of a request, without its query or fragment, and with path segments that look
- * like credentials written `[REDACTED]`.
+ * The scheme, host, port and path of a request, without its query or fragment, and with credentials in the path
+ * (webhook and bot tokens at their known places, segments that look like keys) written `[REDACTED]`.
  */
 export function describeUrl(origin: string, path: string): string {
   const cut = path.search(/[?#]/);
-  const bare = cut === -1 ? path : path.slice(0, cut);
+  let bare = cut === -1 ? path : path.slice(0, cut);
+  for (const [host, known] of KNOWN_SECRET_PATHS) if (host.test(origin)) bare = bare.replace(known, '$1[REDACTED]');
   return `${origin}${bare.split('/').map((segment) => (looksSecret(segment) ? '[REDACTED]' : segment)).join('/')}`.slice(0, 512);
 }
 
-/** Whether an error ending a response is a failure of the network or a timeout, not a cancel by the application. */
-function isNetworkFailure(error: unknown): boolean {
-  return typeof readProperty(error, 'code') === 'string' || readProperty(error, 'name') === 'TimeoutError';
+/**
+ * Whether an error ending a response after its headers means the body was never read: fetch cancels the body of a
+ * response that was garbage collected with a reason that is text, not an Error. Any other ending (a reset, a
+ * timeout, an abort by the application) is a failure.
+ */
+function bodyNeverRead(error: unknown): boolean {
+  return typeof error === 'string';
+}
+
+/** An Error describing `value` (its name, message and code), for errors the serializer of this realm cannot read. */
+function asError(value: unknown): Error {
+  const message = readProperty(value, 'message');
+  const error = new Error(typeof message === 'string' ? message : String(typeof value === 'object' ? 'request failed' : value));
+  const name = readProperty(value, 'name');
+  if (typeof name === 'string') error.name = name;
+  const code = readProperty(value, 'code');
+  if (code !== undefined) (error as Error & { code?: unknown }).code = code;
+  return error;
 }
 
 /** Reads a header from undici's raw header list (`[name, value, ...]`, Buffers or text) or its header text. */
@@ -197,8 +231,11 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
    */
   function begin(request: object, method: string, origin: string, host: string, path: string, existing: (name: string) => string | undefined, add: (name: string, value: string) => void): void {
     if (method === 'CONNECT') return;
-    if (/^https?:\/\//i.test(path)) {
+    // The host connected to (a proxy, for an absolute-form path) must be allowed as well as the target.
+    let connected: string | undefined;
+    if (/^https?:\/\//i.test(path) && URL.canParse(path)) {
       const target = new URL(path);
+      connected = host;
       origin = target.origin;
       host = target.hostname;
       path = `${target.pathname}${target.search}`;
@@ -213,15 +250,17 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
       spanId: undefined,
       status: undefined,
       peerReqId: undefined,
+      traceId: undefined,
       headersAt: undefined,
       done: false,
     };
     requests.set(request, state);
-    if (context === undefined || !propagate(host)) return;
+    if (context === undefined || !propagate(host) || (connected !== undefined && !propagate(connected))) return;
     // A traceparent the application (or another instance) set is kept, and its span is the one logged.
     const own = parseTraceparent(existing('traceparent'));
     if (own !== undefined) {
       state.spanId = own.spanId;
+      if (own.traceId !== context.traceId) state.traceId = own.traceId;
     } else {
       const trace = outgoingTrace(context);
       state.spanId = trace.spanId;
@@ -237,15 +276,16 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
     state.done = true;
     requests.delete(request);
     const status = state.status;
-    // A body cancelled after the headers, not by a network error (fetch cancels a body nobody read when its response
-    // is garbage collected; the application may cancel one it does not need): the call answered, timed to its headers.
+    // A body nobody read, cancelled when its response was garbage collected: the call answered, timed to its headers.
     let endedAt = performance.now();
-    if (error !== undefined && state.headersAt !== undefined && !isNetworkFailure(error)) {
+    if (error !== undefined && state.headersAt !== undefined && bodyNeverRead(error)) {
       error = undefined;
       endedAt = state.headersAt;
     }
     const durationMs = endedAt - state.start;
     const failed = error !== undefined;
+    // fetch ends with DOMExceptions (an abort), which an Error of another realm (a vm, a test sandbox) does not know.
+    if (failed && !(error instanceof Error)) error = asError(error);
     const labels = {
       http_request_method: state.method,
       server_address: hosts.label(state.host) || 'unknown',
@@ -258,7 +298,7 @@ export function instrumentHttpClient(ctx: DependencyContext & { readonly registr
     if (slow) slowCount.inc({ http_request_method: labels.http_request_method, server_address: labels.server_address });
     const write = (): void => {
       const fields = {
-        http: { method: state.method, url: state.url, statusCode: status, peerReqId: state.peerReqId, spanId: state.spanId },
+        http: { method: state.method, url: state.url, statusCode: status, peerReqId: state.peerReqId, traceId: state.traceId, spanId: state.spanId },
         durationMs: roundMs(durationMs),
       };
       if (failed) {

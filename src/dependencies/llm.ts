@@ -82,15 +82,16 @@ export function usageOf(result: unknown): LlmUsage | undefined {
     const output = count(read(usage, 'output_tokens')) ?? count(read(usage, 'completion_tokens'));
     const cacheRead = count(read(usage, 'cache_read_input_tokens'));
     const cacheWrite = count(read(usage, 'cache_creation_input_tokens'));
-    if (cacheRead !== undefined || cacheWrite !== undefined) {
+    if ((cacheRead !== undefined || cacheWrite !== undefined) && read(usage, 'prompt_tokens') === undefined) {
       // Anthropic: input_tokens counts only what came after the last cache breakpoint; the prompt is all three.
+      // (Gateways answering in OpenAI's shape, with prompt_tokens, count the whole prompt there: read below.)
       const input = count(read(usage, 'input_tokens'));
       return { inputTokens: (input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output, cachedInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite };
     }
     // OpenAI: the cached tokens are part of prompt_tokens / input_tokens.
     const input = count(read(usage, 'input_tokens')) ?? count(read(usage, 'prompt_tokens'));
-    const cached = count(read(read(usage, 'prompt_tokens_details'), 'cached_tokens')) ?? count(read(read(usage, 'input_tokens_details'), 'cached_tokens'));
-    if (input !== undefined || output !== undefined) return { inputTokens: input, outputTokens: output, cachedInputTokens: cached };
+    const cached = count(read(read(usage, 'prompt_tokens_details'), 'cached_tokens')) ?? count(read(read(usage, 'input_tokens_details'), 'cached_tokens')) ?? cacheRead;
+    if (input !== undefined || output !== undefined) return { inputTokens: input, outputTokens: output, cachedInputTokens: cached, cacheWriteInputTokens: cacheWrite };
   }
   const gemini = read(result, 'usageMetadata');
   if (gemini !== undefined) {

@@ -88,6 +88,8 @@ function slimRequest(req: IncomingMessage): IncomingMessage {
     url: req.url?.slice(0, 256),
     headers: { traceparent: pick('traceparent'), tracestate: pick('tracestate'), 'user-agent': pick('user-agent'), 'x-forwarded-for': pick('x-forwarded-for') },
     socket: { remoteAddress: req.socket?.remoteAddress },
+    // An Express request (express-ws) knows the client address behind trusted proxies.
+    ip: typeof readProperty(req, 'ip') === 'string' ? (readProperty(req, 'ip') as string) : undefined,
   } as unknown as IncomingMessage;
 }
 

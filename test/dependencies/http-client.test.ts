@@ -1,5 +1,6 @@
 import axios from 'axios';
 import express from 'express';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createObservability, isInternalHost } from '../../src';
@@ -159,6 +160,11 @@ describe('outgoing HTTP instrumentation', () => {
     app.get('/echo', (req, res) => res.json({ traceparent: req.headers.traceparent ?? null, reqId: req.headers['x-request-id'] ?? null, custom: req.headers['x-correlation-id'] ?? null }));
     app.get('/status/:code', (req, res) => res.status(Number(req.params.code)).json({}));
     app.get('/slow', (_req, res) => setTimeout(() => res.json({}), 60));
+    app.get('/slow-body', (_req, res) => {
+      res.writeHead(200);
+      res.write('x'.repeat(70_000));
+      setTimeout(() => res.end(), 50);
+    });
     app.get('/abort', (_req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('partial');
@@ -221,6 +227,8 @@ describe('outgoing HTTP instrumentation', () => {
     const lines = await logs.waitFor((ls) => ls.filter((l) => l.msg === 'request completed').length === 2);
     const calls = lines.filter((l) => l.msg === 'outgoing request' && l.http.url === `${echo.url}/echo`);
     expect(calls.map((l) => l.http.spanId)).toEqual(['b7ad6b7169203331', 'b7ad6b7169203331']);
+    // The trace the calls were sent in is not the request's (it has none): the line names it.
+    expect(calls.map((l) => l.http.traceId)).toEqual(['0af7651916cd43dd8448eb211c80319c', '0af7651916cd43dd8448eb211c80319c']);
     // The requests that made the calls came without a traceparent and started none.
     for (const l of lines.filter((x) => x.msg === 'request completed')) expect(l.traceId).toBeUndefined();
   });
@@ -255,26 +263,77 @@ describe('outgoing HTTP instrumentation', () => {
     }
   });
 
-  test('path segments that look like credentials are not logged; UUIDs are', async () => {
+  test('path segments that look like credentials are not logged; ids, dates and file names are', async () => {
     const { obs, logs } = observed({ httpClient: true, logLevel: 'debug' });
     afterThis.push(() => obs.close());
+    const kept = [
+      '/users/0b8e9a4e-4c1d-4b7a-9d7e-2f1e3c4d5a6b',
+      '/users/507f1f77bcf86cd799439011',
+      '/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV',
+      '/pay/pi_3N2kLmAbCdEfGhIjKlMnOpQr',
+      '/commits/9fceb02d0ae598e95dc970b74767f19372d61af8',
+      '/r/report-2024-05-01T10:00:00Z-final.pdf',
+    ];
+    for (const path of kept) await fetch(`${echo.url}/status/404${path}`);
+    await fetch(`${echo.url}/status/404/keys/sk_live_51HxYzAbCdEfGhIjKlMnOpQrStUvWxYz0123/x`);
     await fetch(`${echo.url}/status/404/bot123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0/sendMessage`);
-    await fetch(`${echo.url}/status/404/users/0b8e9a4e-4c1d-4b7a-9d7e-2f1e3c4d5a6b`);
-    const lines = await logs.waitFor((ls) => ls.filter((l) => l.module === 'http-client').length === 2);
+    const lines = await logs.waitFor((ls) => ls.filter((l) => l.module === 'http-client').length === kept.length + 2);
     expect(lines.map((l) => l.http.url)).toEqual([
+      ...kept.map((path) => `${echo.url}/status/404${path}`),
+      `${echo.url}/status/404/keys/[REDACTED]/x`,
       `${echo.url}/status/404/[REDACTED]/sendMessage`,
-      `${echo.url}/status/404/users/0b8e9a4e-4c1d-4b7a-9d7e-2f1e3c4d5a6b`,
     ]);
   });
 
-  test('a body the application cancels unread is an answer, not a failure', async () => {
+  test('a request sent to a host outside httpClientPropagateTo gets nothing, whatever target its path names', async () => {
+    const { obs } = observed({ httpClient: true, httpClientPropagateTo: ['internal.svc'] });
+    afterThis.push(() => obs.close());
+    const { port } = new URL(echo.url);
+    const seen = await inRequest(obs, () =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: 'http://internal.svc/echo' }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      }),
+    );
+    // Express routes absolute-form targets by their path.
+    expect(JSON.parse(seen as string)).toEqual({ traceparent: null, reqId: null, custom: null });
+  });
+
+  test('a body the application cancels is a failure measured until the cancel', async () => {
     const { obs, logs } = observed({ httpClient: true, logLevel: 'debug' });
     afterThis.push(() => obs.close());
-    const res = await fetch(`${echo.url}/echo`);
+    const res = await fetch(`${echo.url}/slow-body`);
     await res.body!.cancel();
     const line = (await logs.waitFor((ls) => ls.some((l) => l.module === 'http-client'))).find((l) => l.module === 'http-client')!;
-    expect(line).toMatchObject({ level: 'debug', msg: 'outgoing request', http: { statusCode: 200 } });
-    expect(await obs.registry.getSingleMetricAsString('http_client_request_duration_seconds')).toContain('http_response_status_code="200",error_type=""} 1');
+    expect(line).toMatchObject({ level: 'error', msg: 'outgoing request failed', http: { statusCode: 200 }, err: { message: expect.stringMatching(/aborted/) } });
+    expect(await obs.registry.getSingleMetricAsString('http_client_request_duration_seconds')).toContain('http_response_status_code="200",error_type="AbortError"} 1');
+  });
+
+  test('a body never read is an answer timed to its headers, recorded when fetch cancels it at garbage collection', () => {
+    // A child process with --expose-gc, against the built package, as the application would run it.
+    const script = `
+      const http = require('node:http');
+      const { Writable } = require('node:stream');
+      const { createObservability } = require(${JSON.stringify(require.resolve('../../dist/cjs/index.js'))});
+      const lines = [];
+      const logDestination = new Writable({ write(chunk, _e, cb) { lines.push(...String(chunk).trim().split('\\n').map((l) => JSON.parse(l))); cb(); } });
+      const obs = createObservability({ env: {}, httpClient: true, logLevel: 'debug', logDestination });
+      const server = http.createServer((req, res) => { res.writeHead(200); res.write('x'.repeat(70000)); setTimeout(() => res.end(), 50); });
+      server.listen(0, '127.0.0.1', async () => {
+        await (async () => { const res = await fetch('http://127.0.0.1:' + server.address().port + '/'); return res.status; })();
+        for (let i = 0; i < 20 && !lines.some((l) => l.module === 'http-client'); i++) { global.gc(); await new Promise((r) => setTimeout(r, 100)); }
+        obs.flush();
+        const text = await obs.registry.getSingleMetricAsString('http_client_request_duration_seconds');
+        console.log(JSON.stringify({ line: lines.find((l) => l.module === 'http-client'), counted: /status_code="200",error_type=""} 1/.test(text) }));
+        process.exit(0);
+      });`;
+    const out = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const result = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(result.line).toMatchObject({ level: 'debug', msg: 'outgoing request', http: { statusCode: 200 } });
+    expect(result.counted).toBe(true);
   });
 
   test('error_type is a bounded label too', async () => {

@@ -138,6 +138,8 @@ describe('obs.llm.call', () => {
     ['OpenAI responses', { usage: { input_tokens: 300, output_tokens: 45, input_tokens_details: { cached_tokens: 256 } } }, { inputTokens: 300, outputTokens: 45, cachedInputTokens: 256 }],
     // Anthropic's input_tokens leaves out the tokens read from and written to its cache: the prompt is all three.
     ['Anthropic messages', { usage: { input_tokens: 70, output_tokens: 12, cache_read_input_tokens: 64, cache_creation_input_tokens: 6 } }, { inputTokens: 140, outputTokens: 12, cachedInputTokens: 64 }],
+    // Gateways answering in OpenAI's shape with Anthropic's cache fields: prompt_tokens is the whole prompt.
+    ['OpenAI shape with cache fields', { usage: { prompt_tokens: 10012, completion_tokens: 20, cache_read_input_tokens: 10000, cache_creation_input_tokens: 0 } }, { inputTokens: 10012, outputTokens: 20, cachedInputTokens: 10000 }],
     // Gemini's thinking tokens are billed as output.
     ['Gemini', { usageMetadata: { promptTokenCount: 33, candidatesTokenCount: 7, thoughtsTokenCount: 5, cachedContentTokenCount: 16 } }, { inputTokens: 33, outputTokens: 12, cachedInputTokens: 16 }],
     ['input only', { usage: { prompt_tokens: 9 } }, { inputTokens: 9, outputTokens: undefined, cachedInputTokens: undefined }],
