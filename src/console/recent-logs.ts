@@ -1,0 +1,189 @@
+/**
+ * The recent log lines of an instance, kept in memory for the operator console: the JSON text of each line exactly
+ * as it was written (so already redacted), bounded in count and in bytes, oldest dropped first, with the few fields
+ * the console filters on read once when the line is added.
+ */
+
+/** pino's level numbers, by label. */
+const LEVELS: Readonly<Record<string, number>> = Object.freeze({ trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 });
+
+/** Bounds of the store. */
+export interface RecentLogsOptions {
+  /** Lines kept at most. */
+  readonly maxRecords: number;
+  /** Bytes of line text kept at most (UTF-16 code units counted as bytes would undercount: the text's UTF-8 length is used). */
+  readonly maxBytes: number;
+  /** A longer line is kept cut to its level, time, message and ids, with `truncated: true`. */
+  readonly maxLineBytes: number;
+}
+
+/** What the console knows of one line. */
+export interface RecentRecord {
+  /** Position in the store, from 1, never reused: the search cursor. */
+  readonly seq: number;
+  /** `time` of the line, in ms since the epoch. */
+  readonly time: number;
+  /** pino's level number. */
+  readonly level: number;
+  readonly channel: string | undefined;
+  readonly module: string | undefined;
+  readonly reqId: string | undefined;
+  /** `req.route` of a completion line. */
+  readonly route: string | undefined;
+  /** `res.statusCode` of a completion line. */
+  readonly status: number | undefined;
+  /** The `userId` request field. */
+  readonly userId: string | undefined;
+  /** The line's JSON text, without its newline. */
+  readonly text: string;
+  readonly bytes: number;
+}
+
+/** Filters of a search; every one given must hold. */
+export interface RecentLogsFilter {
+  /** Lines at this level or above (a label or pino's number). */
+  readonly minLevel?: number;
+  readonly channel?: string;
+  readonly module?: string;
+  readonly reqId?: string;
+  readonly route?: string;
+  /** `2`..`5`: completion lines whose status is in `2xx`..`5xx`. */
+  readonly statusClass?: number;
+  readonly userId?: string;
+  /** Text the line's JSON contains, ignoring case. */
+  readonly text?: string;
+  /** Lines at or after this time (ms since the epoch). */
+  readonly from?: number;
+  /** Lines before this time (ms since the epoch). */
+  readonly to?: number;
+}
+
+/** One page of a search, newest first. */
+export interface RecentLogsPage {
+  readonly records: readonly RecentRecord[];
+  /** Give as `before` for the next (older) page; undefined on the last page. */
+  readonly nextCursor: number | undefined;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
+/** A level label or number as pino's number, or undefined for anything else. */
+export function levelNumber(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100) return value;
+  if (typeof value === 'string') return LEVELS[value.toLowerCase()];
+  return undefined;
+}
+
+export class RecentLogs {
+  private readonly ring: (RecentRecord | undefined)[];
+  /** Index of the oldest record in `ring`. */
+  private head = 0;
+  private count = 0;
+  private bytes = 0;
+  private nextSeq = 1;
+  /** Lines dropped to keep within the bounds, since the start. */
+  evicted = 0;
+
+  constructor(private readonly options: RecentLogsOptions) {
+    this.ring = new Array(options.maxRecords);
+  }
+
+  /** Lines kept now. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes of line text kept now. */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  /** Adds one line (its JSON text, a newline at its end or not); returns its record, or undefined for text that is not a JSON object. */
+  add(line: string): RecentRecord | undefined {
+    const body = line.endsWith('\n') ? line.slice(0, -1) : line;
+    let parsed: Record<string, unknown>;
+    try {
+      const value: unknown = JSON.parse(body);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+      parsed = value as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    let kept = body;
+    let size = Buffer.byteLength(body);
+    if (size > this.options.maxLineBytes) {
+      kept = JSON.stringify({ level: parsed.level, time: parsed.time, msg: typeof parsed.msg === 'string' ? parsed.msg.slice(0, 1024) : undefined, reqId: parsed.reqId, channel: parsed.channel, module: parsed.module, truncated: true });
+      size = Buffer.byteLength(kept);
+    }
+    const req = parsed.req as Record<string, unknown> | undefined;
+    const res = parsed.res as Record<string, unknown> | undefined;
+    const time = typeof parsed.time === 'string' ? Date.parse(parsed.time) : typeof parsed.time === 'number' ? parsed.time : Number.NaN;
+    const record: RecentRecord = {
+      seq: this.nextSeq++,
+      time: Number.isFinite(time) ? time : Date.now(),
+      level: levelNumber(parsed.level) ?? 30,
+      channel: text(parsed.channel),
+      module: text(parsed.module),
+      reqId: text(parsed.reqId),
+      route: req !== null && typeof req === 'object' ? text(req.route) : undefined,
+      status: res !== null && typeof res === 'object' && typeof res.statusCode === 'number' ? res.statusCode : undefined,
+      userId: text(parsed.userId),
+      text: kept,
+      bytes: size,
+    };
+    const { maxRecords } = this.options;
+    if (this.count === maxRecords) this.dropOldest();
+    this.ring[(this.head + this.count) % maxRecords] = record;
+    this.count++;
+    this.bytes += size;
+    // One line is always kept, even past maxBytes (it is at most maxLineBytes).
+    while (this.bytes > this.options.maxBytes && this.count > 1) this.dropOldest();
+    return record;
+  }
+
+  private dropOldest(): void {
+    const oldest = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.bytes -= oldest?.bytes ?? 0;
+    this.head = (this.head + 1) % this.options.maxRecords;
+    this.count--;
+    this.evicted++;
+  }
+
+  /** Records matching `filter`, newest first, older than `before` (a cursor), at most `limit`. */
+  search(filter: RecentLogsFilter, before?: number, limit = 100): RecentLogsPage {
+    const records: RecentRecord[] = [];
+    const needle = filter.text?.toLowerCase();
+    const { maxRecords } = this.options;
+    for (let i = this.count - 1; i >= 0; i--) {
+      const r = this.ring[(this.head + i) % maxRecords]!;
+      if (before !== undefined && r.seq >= before) continue;
+      if (!matches(r, filter, needle)) continue;
+      if (records.length === limit) return { records, nextCursor: records[records.length - 1]!.seq };
+      records.push(r);
+    }
+    return { records, nextCursor: undefined };
+  }
+
+  /** Every record, oldest first. */
+  *[Symbol.iterator](): IterableIterator<RecentRecord> {
+    for (let i = 0; i < this.count; i++) yield this.ring[(this.head + i) % this.options.maxRecords]!;
+  }
+}
+
+/** Whether `r` passes every filter given. */
+export function matches(r: RecentRecord, filter: RecentLogsFilter, needle = filter.text?.toLowerCase()): boolean {
+  if (filter.minLevel !== undefined && r.level < filter.minLevel) return false;
+  if (filter.channel !== undefined && r.channel !== filter.channel) return false;
+  if (filter.module !== undefined && r.module !== filter.module) return false;
+  if (filter.reqId !== undefined && r.reqId !== filter.reqId) return false;
+  if (filter.route !== undefined && r.route !== filter.route) return false;
+  if (filter.statusClass !== undefined && (r.status === undefined || Math.floor(r.status / 100) !== filter.statusClass)) return false;
+  if (filter.userId !== undefined && r.userId !== filter.userId) return false;
+  if (filter.from !== undefined && r.time < filter.from) return false;
+  if (filter.to !== undefined && r.time >= filter.to) return false;
+  if (needle !== undefined && needle !== '' && !r.text.toLowerCase().includes(needle)) return false;
+  return true;
+}
