@@ -203,7 +203,9 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const resolved = CAPABILITIES.map((capability) => capability.resolve(validated as Record<string, unknown>, env));
   assertDistinctRoutes(resolved);
 
-  const kernel = buildKernel(kernelOptions);
+  const kernel = buildKernel(kernelOptions, {
+    lineTap: CAPABILITIES.some((capability, i) => resolved[i] !== undefined && capability.needsLineTap?.(resolved[i]) === true),
+  });
   const hooks = createHooks();
   hooks.close.push(() => kernel.store.close());
   const members: Record<string, unknown> = {};

@@ -14,6 +14,8 @@ export interface Capability<R = unknown> {
   resolve(options: Readonly<Record<string, unknown>>, env: EnvSource): R | undefined;
   /** Paths the capability will serve on `obs.router`, checked for clashes before anything is built. */
   routePaths?(resolved: R): readonly string[];
+  /** Whether the capability reads every written line (`kernel.lineTap`); asked before the kernel is built. */
+  needsLineTap?(resolved: R): boolean;
   build(resolved: R, kernel: Kernel, hooks: Hooks): Readonly<Record<string, unknown>>;
 }
 

@@ -24,6 +24,38 @@ export interface Kernel {
   readonly registry: Registry;
   /** The instance's percentile store. */
   readonly store: PercentileStore;
+  /**
+   * Every line the instance writes, as its JSON text, for the capabilities that asked for it (`needsLineTap`);
+   * undefined when none did, and then the log destinations are not wrapped at all.
+   */
+  readonly lineTap: LineTap | undefined;
+}
+
+/** Hands every written line to its listeners. */
+export interface LineTap {
+  /** Adds a listener; returns the function that removes it. A listener that throws never costs the line. */
+  listen(listener: (line: string) => void): () => void;
+}
+
+function createLineTap(): LineTap & { readonly emit: (line: string) => void } {
+  let listeners: readonly ((line: string) => void)[] = [];
+  return {
+    emit(line) {
+      for (const listener of listeners) {
+        try {
+          listener(line);
+        } catch {
+          // A listener's failure must not reach the logger.
+        }
+      }
+    },
+    listen(listener) {
+      listeners = [...listeners, listener];
+      return () => {
+        listeners = listeners.filter((l) => l !== listener);
+      };
+    },
+  };
 }
 
 /** The kernel's options, resolved before anything is opened. */
@@ -56,7 +88,8 @@ type DropLabels = 'destination' | 'reason';
  * Opens the log destinations and builds the shared pieces.
  * @throws {ObservabilityError} `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_METRIC_CONFLICT`.
  */
-export function buildKernel(resolved: ResolvedKernelOptions): Kernel {
+export function buildKernel(resolved: ResolvedKernelOptions, needs: { readonly lineTap?: boolean } = {}): Kernel {
+  const lineTap = needs.lineTap === true ? createLineTap() : undefined;
   const registry = resolved.metrics.registry ?? new Registry();
   let dropped: Counter<DropLabels>;
   try {
@@ -77,6 +110,7 @@ export function buildKernel(resolved: ResolvedKernelOptions): Kernel {
   const logs = buildLogger(resolved.logger, redactor, {
     reopenOnSighup: resolved.reopenOnSighup,
     onDrop: (destination: string, reason: DropReason, lines: number) => dropped.inc({ destination, reason }, lines),
+    tap: lineTap?.emit,
   });
   return Object.freeze({
     env: resolved.env,
@@ -86,6 +120,7 @@ export function buildKernel(resolved: ResolvedKernelOptions): Kernel {
     redactor,
     registry,
     store: buildPercentileStore(resolved.metrics.store),
+    lineTap,
   });
 }
 

@@ -1,3 +1,4 @@
+import { tapDestination, type TextTarget } from './forwarding-destination';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { acquireFileSink, registerExitFlush, unregisterExitFlush, type DropReason, type FileSink, type RotationOptions, type SinkLease, type SyncFlushable } from '../log-files';
 import { checkName, LogLevelControl, type LogLevel, type ResolvedLogLevels } from './log-levels';
@@ -46,6 +47,11 @@ export interface LogOutputHooks {
   readonly onDrop?: (destination: string, reason: DropReason, lines: number) => void;
   /** Reopen every file on SIGHUP (after an external logrotate). Default true. */
   readonly reopenOnSighup?: boolean;
+  /**
+   * Given every line written by the instance's loggers (main and channels, the completion line and audit records
+   * included) as its JSON text, before any pretty formatting. Without it the destinations are not wrapped at all.
+   */
+  readonly tap?: (line: string) => void;
 }
 
 /**
@@ -252,7 +258,13 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
     if (resolved.logFormat === 'pretty') {
       main = prettyDestination(main as unknown as Parameters<typeof prettyDestination>[0], colours, pino.symbols.needsMetadataGsym);
     }
-    const logger = createPinoLogger(buildPinoOptions(resolved, redactor, undefined, levels.onChild), withErrorFile(main));
+    const { tap } = hooks;
+    /** The destination a logger writes to: with the error file, and through the tap when there is one. */
+    const outputOf = (stream: DestinationStream): DestinationStream => {
+      const routed = withErrorFile(stream);
+      return tap === undefined ? routed : tapDestination(routed as unknown as TextTarget, tap, pino.symbols.needsMetadataGsym);
+    };
+    const logger = createPinoLogger(buildPinoOptions(resolved, redactor, undefined, levels.onChild), outputOf(main));
     levels.addRoot(logger);
 
     const channelLoggers = new Map<string, Logger>();
@@ -264,7 +276,7 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       channelSinks.set(name, sink);
       const channelLogger = createPinoLogger(
         buildPinoOptions(resolved, redactor, { channel: name }, levels.onChild),
-        withErrorFile(sink as unknown as DestinationStream),
+        outputOf(sink as unknown as DestinationStream),
       );
       levels.addRoot(channelLogger, target.level);
       channelLoggers.set(name, channelLogger);

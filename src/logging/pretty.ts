@@ -1,4 +1,5 @@
 import type { DestinationStream } from 'pino';
+import { forwardingDestination, type TextTarget } from './forwarding-destination';
 
 /**
  * The pretty format (`logFormat: 'pretty'`), for a developer's terminal: each JSON line the loggers write is turned
@@ -177,48 +178,23 @@ function errorLines(err: unknown, paint: Paint, depth = 0): string {
   return out;
 }
 
-/** Something the pretty text can be written to: a file, stdout's destination, or the application's stream. */
-interface TextTarget {
-  write(text: string): unknown;
-  flush?: (cb?: (err?: Error) => void) => void;
-  flushSync?: () => void;
-  [key: symbol]: unknown;
-}
-
-/** pino's metadata, set on a destination that asks for it (a multistream routing by level) before each write. */
-const METADATA = ['lastLevel', 'lastMsg', 'lastObj', 'lastTime', 'lastLogger'] as const;
-
 /**
  * A destination that writes every line it receives, formatted by {@link formatPrettyLine}, to `target`. Flushing
  * it flushes the target. A target that asks pino for metadata (`pino.multistream`) gets it passed on, so it still
  * routes lines by level.
  */
 export function prettyDestination(target: TextTarget, colours: boolean, needsMetadata?: symbol): DestinationStream & Required<Pick<TextTarget, 'flush' | 'flushSync'>> {
-  const forward = needsMetadata !== undefined && target[needsMetadata] === true;
-  const destination: DestinationStream & Required<Pick<TextTarget, 'flush' | 'flushSync'>> & Record<string | symbol, unknown> = {
-    write(line: string): void {
-      let text: string;
+  return forwardingDestination(
+    target,
+    (line) => {
       try {
-        text = formatPrettyLine(line, colours);
+        return formatPrettyLine(line, colours);
       } catch {
-        text = line;
-      }
-      if (forward) for (const key of METADATA) (target as unknown as Record<string, unknown>)[key] = destination[key];
-      target.write(text);
-    },
-    flush(cb?: (err?: Error) => void): void {
-      if (typeof target.flush === 'function') target.flush(cb);
-      else {
-        target.flushSync?.();
-        cb?.();
+        return line;
       }
     },
-    flushSync(): void {
-      target.flushSync?.();
-    },
-  };
-  if (forward) destination[needsMetadata!] = true;
-  return destination;
+    needsMetadata,
+  );
 }
 
 /**
