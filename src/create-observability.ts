@@ -7,6 +7,7 @@ import { metricsEndpointCapability } from './capabilities/metrics-endpoint';
 import { crashLinesCapability, type CrashLineOptions } from './crash/capability';
 import { auditCapability, type AuditMembers, type AuditOptions } from './audit/capability';
 import { dependenciesCapability, type DependencyMembers, type DependencyOptions } from './dependencies/capability';
+import { consoleCapability, type ConsoleOptions } from './console/capability';
 import { assertNotUsedAsMiddleware, validateOptions, type OptionSchema } from './config/validate-options';
 import { ObservabilityError } from './errors/obs-error';
 import type { Capability } from './kernel/capability';
@@ -42,7 +43,8 @@ export interface ObservabilityOptions
     HealthOptions,
     CrashLineOptions,
     AuditOptions,
-    DependencyOptions {
+    DependencyOptions,
+    ConsoleOptions {
   /**
    * Sampling of successful requests' completion lines by route template: `{ routes: { '/feed': { firstPerSecond:
    * 10, thenOneIn: 100 }, '*': {...} }, keepClientErrors }`. 5xx, slow, aborted and failed requests are always
@@ -148,7 +150,7 @@ export interface Observability extends AuditMembers, DependencyMembers {
  * The capabilities of an instance, in the order their hooks run. Each is built only when its `resolve` returns
  * options (a capability switched off is not built and adds nothing to the request path).
  */
-const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability, auditCapability, dependenciesCapability];
+const CAPABILITIES: readonly Capability<any>[] = [httpCapability, healthCapability, metricsEndpointCapability, crashLinesCapability, auditCapability, dependenciesCapability, consoleCapability];
 
 const KERNEL_OPTION_SCHEMA: OptionSchema = Object.freeze({
   ...LOGGER_OPTION_SCHEMA,

@@ -77,6 +77,8 @@ export {
   usageOf,
   withoutLiterals,
 } from './dependencies';
+export { CONSOLE_DEFAULTS } from './console';
+export type { ConsoleOptions, ConsoleSettings } from './console';
 export type {
   CacheHelpers,
   DbHelpers,

@@ -34,6 +34,8 @@ export interface RecentRecord {
   readonly status: number | undefined;
   /** The `userId` request field. */
   readonly userId: string | undefined;
+  /** Whether it is a request's completion line (it has a `responseTime`). */
+  readonly completion: boolean;
   /** The line's JSON text, without its newline. */
   readonly text: string;
   readonly bytes: number;
@@ -130,6 +132,7 @@ export class RecentLogs {
       route: req !== null && typeof req === 'object' ? text(req.route) : undefined,
       status: res !== null && typeof res === 'object' && typeof res.statusCode === 'number' ? res.statusCode : undefined,
       userId: text(parsed.userId),
+      completion: typeof parsed.responseTime === 'number',
       text: kept,
       bytes: size,
     };

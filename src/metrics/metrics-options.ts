@@ -68,7 +68,7 @@ function describeCharacter(c: string): string {
  * what: the token is a secret.
  * @throws {ObservabilityError} `OBS_ERR_OPTIONS_INVALID_VALUE` (option) or `OBS_ERR_ENV_INVALID_VALUE` (variable).
  */
-function assertHeaderToken(token: string, key: string, fromEnv: boolean): void {
+export function assertHeaderToken(token: string, key: string, fromEnv: boolean): void {
   if (HEADER_TOKEN.test(token)) return;
   const index = [...token].findIndex((c) => !HEADER_TOKEN.test(c));
   const c = [...token][index]!;

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerCheck } from './bearer-token';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -57,10 +57,6 @@ export interface MetricsEndpointDeps {
   readonly eventLoop: IntervalHistogram;
   /** Node's monitor reports at least its sampling resolution; it is subtracted from the figures. */
   readonly eventLoopResolutionMs: number;
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function ms(nanoseconds: number, resolutionMs: number): number | null {
@@ -130,16 +126,7 @@ type MetricsRequest = IncomingMessage & { id?: unknown; query?: Record<string, u
  * its build finished.
  */
 export function buildMetricsHandler(deps: MetricsEndpointDeps) {
-  const expected = deps.token === undefined ? undefined : digest(deps.token);
-
-  function authorised(req: IncomingMessage): boolean {
-    if (expected === undefined) return true;
-    const header = req.headers.authorization;
-    if (typeof header !== 'string' || header.length > 4096) return false;
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    // Both sides are hashed to the same length, so the comparison takes the same time whatever was sent.
-    return match !== null && timingSafeEqual(digest(match[1]!), expected);
-  }
+  const authorised = bearerCheck(deps.token);
 
   /** Text being built, or just built, per content type; see {@link buildMetricsHandler}. */
   const builds = new Map<string, Promise<Buffer>>();

@@ -102,7 +102,7 @@ describe('RecentLogs', () => {
   });
 
   test('matches: a status filter never takes lines without a status', () => {
-    const record: RecentRecord = { seq: 1, time: 0, level: 30, channel: undefined, module: undefined, reqId: undefined, route: undefined, status: undefined, userId: undefined, text: '{}', bytes: 2 };
+    const record: RecentRecord = { seq: 1, time: 0, level: 30, channel: undefined, module: undefined, reqId: undefined, route: undefined, status: undefined, userId: undefined, completion: false, text: '{}', bytes: 2 };
     expect(matches(record, { statusClass: 2 })).toBe(false);
     expect(matches(record, {})).toBe(true);
   });

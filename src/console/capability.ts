@@ -1,0 +1,111 @@
+import { envString } from '../config/env';
+import type { OptionSchema } from '../config/validate-options';
+import { ObservabilityError } from '../errors/obs-error';
+import { defineCapability } from '../kernel/capability';
+import { assertHeaderToken } from '../metrics/metrics-options';
+import { isPlainObjectAnyRealm } from '../util/plain-object';
+import { buildConsoleApi } from './api';
+import { ErrorRates } from './error-rates';
+import { RecentLogs } from './recent-logs';
+
+/** The operator console: `true` (with `CONSOLE_TOKEN`) or its settings. */
+export interface ConsoleSettings {
+  /** Bearer token every console request must carry; at least 16 visible ASCII characters. Default: `CONSOLE_TOKEN`. */
+  readonly token?: string;
+  /** Where the console is served on `obs.router`. Default `'/console'`. */
+  readonly path?: string;
+  /** Recent lines kept in memory, 1 to 1000000. Default `5000`. */
+  readonly maxRecords?: number;
+  /** Bytes of recent lines kept in memory, 64 KiB to 1 GiB. Default `8388608` (8 MiB). */
+  readonly maxBytes?: number;
+  /** A longer line is kept cut to its level, time, message and ids, 1 KiB to 1 MiB. Default `16384`. */
+  readonly maxLineBytes?: number;
+}
+
+/** Options of the console (part of `createObservability`'s options). */
+export interface ConsoleOptions {
+  /**
+   * The operator console: recent lines searchable over `GET <path>/api/logs` and statistics over `GET
+   * <path>/api/stats`, behind a bearer token. Off unless given: nothing is kept and no line is copied.
+   * See docs/console.md.
+   */
+  readonly console?: boolean | ConsoleSettings;
+}
+
+/** Defaults of {@link ConsoleSettings}. */
+export const CONSOLE_DEFAULTS = Object.freeze({ path: '/console', maxRecords: 5000, maxBytes: 8 * 1024 * 1024, maxLineBytes: 16_384 });
+
+const LIMITS = { maxRecords: [1, 1_000_000], maxBytes: [65_536, 1024 * 1024 * 1024], maxLineBytes: [1024, 1024 * 1024] } as const;
+const PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+function checkConsole(key: string, value: unknown): void {
+  if (typeof value === 'boolean') return;
+  if (value === null || typeof value !== 'object' || !isPlainObjectAnyRealm(value)) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}" must be true or { token, path, maxRecords, maxBytes, maxLineBytes }`, key);
+  }
+  const v = value as Record<string, unknown>;
+  for (const name of Object.keys(v)) {
+    if (!['token', 'path', ...Object.keys(LIMITS)].includes(name)) {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_UNKNOWN_KEY', `option "${key}" has an unknown key "${name}" (known: token, path, maxRecords, maxBytes, maxLineBytes)`, `${key}.${name}`);
+    }
+  }
+  if (v.token !== undefined && typeof v.token !== 'string') throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_TYPE', `option "${key}.token" must be a string`, `${key}.token`);
+  if (v.path !== undefined && (typeof v.path !== 'string' || !PATH.test(v.path) || v.path.length > 128)) {
+    throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}.path" must be a path such as "/console" (segments of letters, digits and ._~-, no trailing slash)`, `${key}.path`);
+  }
+  for (const [name, [min, max]] of Object.entries(LIMITS)) {
+    const n = v[name];
+    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)) {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', `option "${key}.${name}" must be a whole number from ${min} to ${max}`, `${key}.${name}`);
+    }
+  }
+}
+
+export const CONSOLE_OPTION_SCHEMA: OptionSchema = Object.freeze({
+  console: { type: 'custom', expected: 'true or { token, path, maxRecords, maxBytes, maxLineBytes }', check: checkConsole },
+});
+
+export const consoleCapability = defineCapability({
+  name: 'console',
+  schema: CONSOLE_OPTION_SCHEMA,
+  resolve: (options, env) => {
+    const given = (options as ConsoleOptions).console;
+    if (given === undefined || given === false) return undefined;
+    const settings: ConsoleSettings = given === true ? {} : given;
+    const fromEnv = settings.token === undefined;
+    const token = settings.token ?? envString(env, 'CONSOLE_TOKEN');
+    if (token === undefined) {
+      throw new ObservabilityError('OBS_ERR_OPTIONS_INVALID_VALUE', 'option "console" needs a token: console.token or the CONSOLE_TOKEN variable', 'console.token');
+    }
+    assertHeaderToken(token, fromEnv ? 'CONSOLE_TOKEN' : 'console.token', fromEnv);
+    if (token.length < 16) {
+      throw new ObservabilityError(
+        fromEnv ? 'OBS_ERR_ENV_INVALID_VALUE' : 'OBS_ERR_OPTIONS_INVALID_VALUE',
+        `${fromEnv ? 'CONSOLE_TOKEN' : 'option "console.token"'} must have at least 16 characters: it opens the logs (the value is not shown)`,
+        fromEnv ? 'CONSOLE_TOKEN' : 'console.token',
+      );
+    }
+    return Object.freeze({
+      token,
+      path: (settings.path ?? CONSOLE_DEFAULTS.path).toLowerCase(),
+      maxRecords: settings.maxRecords ?? CONSOLE_DEFAULTS.maxRecords,
+      maxBytes: settings.maxBytes ?? CONSOLE_DEFAULTS.maxBytes,
+      maxLineBytes: settings.maxLineBytes ?? CONSOLE_DEFAULTS.maxLineBytes,
+    });
+  },
+  routePaths: (resolved) => [`${resolved.path}/api/logs`, `${resolved.path}/api/stats`],
+  needsLineTap: () => true,
+  build(resolved, kernel, hooks) {
+    const store = new RecentLogs({ maxRecords: resolved.maxRecords, maxBytes: resolved.maxBytes, maxLineBytes: resolved.maxLineBytes });
+    const rates = new ErrorRates();
+    const stop = kernel.lineTap!.listen((line) => {
+      const record = store.add(line);
+      if (record?.completion === true && record.status !== undefined) rates.record(record.status, record.time);
+    });
+    hooks.close.push(stop);
+    const api = buildConsoleApi({ token: resolved.token, store, rates, limits: resolved, now: Date.now });
+    hooks.routes[`${resolved.path}/api/logs`] = api.logs;
+    hooks.routes[`${resolved.path}/api/stats`] = api.stats;
+    return {};
+  },
+});
