@@ -16,6 +16,8 @@ export interface ConsoleApiDeps {
   readonly rates: ErrorRates;
   readonly limits: { readonly maxRecords: number; readonly maxBytes: number };
   readonly now: () => number;
+  /** Told of each request refused for want of a valid token. */
+  readonly refused: (req: IncomingMessage) => void;
 }
 
 /** A query parameter that cannot be taken: answered 400 with its name. */
@@ -27,7 +29,14 @@ function requestIdOf(req: IncomingMessage): string | undefined {
 }
 
 /** The search filters of a query string. @throws {BadQuery} */
+const KNOWN_PARAMETERS = new Set(['level', 'channel', 'module', 'reqId', 'route', 'status', 'userId', 'q', 'from', 'to', 'before', 'limit', 'format']);
+
 export function parseFilter(params: URLSearchParams): { filter: RecentLogsFilter; before: number | undefined; limit: number; ndjson: boolean } {
+  // A misspelt filter would otherwise be ignored and the answer hold every line.
+  for (const name of params.keys()) {
+    if (!KNOWN_PARAMETERS.has(name)) throw new BadQuery(`unknown parameter ${JSON.stringify(name.slice(0, 64))} (known: ${[...KNOWN_PARAMETERS].join(', ')})`);
+    if (params.getAll(name).length > 1) throw new BadQuery(`${name} is given more than once`);
+  }
   const textParam = (name: string, max = 256): string | undefined => {
     const value = params.get(name);
     if (value === null || value === '') return undefined;
@@ -43,7 +52,7 @@ export function parseFilter(params: URLSearchParams): { filter: RecentLogsFilter
   const time = (name: string): number | undefined => {
     const value = params.get(name);
     if (value === null || value === '') return undefined;
-    const parsed = /^\d{1,16}$/.test(value) ? Number(value) : Date.parse(value);
+    const parsed = /^\d{1,16}$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value) ? Date.parse(value) : Number.NaN;
     if (!Number.isFinite(parsed)) throw new BadQuery(`${name} must be a time: ISO 8601 or milliseconds since the epoch`);
     return parsed;
   };
@@ -85,6 +94,7 @@ export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler
   const denied = (req: IncomingMessage, res: ServerResponse): boolean => {
     res.setHeader('cache-control', 'no-store');
     if (authorised(req)) return false;
+    deps.refused(req);
     sendJson(req, res, 401, { error: { message: 'a valid bearer token is required', requestId: requestIdOf(req) } }, { 'www-authenticate': 'Bearer realm="console"' });
     return true;
   };
@@ -109,10 +119,12 @@ export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    sendJson(req, res, 200, {
-      records: page.records.map((r) => ({ seq: r.seq, line: JSON.parse(r.text) as unknown })),
-      nextCursor: page.nextCursor ?? null,
-    });
+    // The kept text is JSON already: written as it is, not parsed and written again.
+    const body = `{"records":[${page.records.map((r) => `{"seq":${r.seq},"line":${r.text}}`).join(',')}],"nextCursor":${page.nextCursor ?? 'null'}}`;
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   function consoleStats(req: IncomingMessage, res: ServerResponse): void {
@@ -124,7 +136,7 @@ export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler
       const level = LEVEL_NAMES[r.level] ?? String(r.level);
       byLevel[level] = (byLevel[level] ?? 0) + 1;
       if (r.channel !== undefined) byChannel.set(r.channel, (byChannel.get(r.channel) ?? 0) + 1);
-      if (r.completion && r.route !== undefined) byRoute.set(r.route, (byRoute.get(r.route) ?? 0) + 1);
+      if (r.completion && r.status !== undefined && r.route !== undefined) byRoute.set(r.route, (byRoute.get(r.route) ?? 0) + 1);
     }
     const now = deps.now();
     sendJson(req, res, 200, {

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import { Counter } from 'prom-client';
 import { envString } from '../config/env';
 import type { OptionSchema } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
@@ -98,12 +100,26 @@ export const consoleCapability = defineCapability({
   build(resolved, kernel, hooks) {
     const store = new RecentLogs({ maxRecords: resolved.maxRecords, maxBytes: resolved.maxBytes, maxLineBytes: resolved.maxLineBytes });
     const rates = new ErrorRates();
-    const stop = kernel.lineTap!.listen((line) => {
-      const record = store.add(line);
-      if (record?.completion === true && record.status !== undefined) rates.record(record.status, record.time);
-    });
+    const stop = kernel.lineTap!.listen((line) => store.add(line));
     hooks.close.push(stop);
-    const api = buildConsoleApi({ token: resolved.token, store, rates, limits: resolved, now: Date.now });
+    // Error rates count requests, not lines: a success line left out by the level or by sampling still counts.
+    hooks.requestComplete.push((done) => rates.record(done.statusCode, Date.now()));
+    const refusedCount = new Counter({
+      name: 'console_unauthorized_requests_total',
+      help: 'Console requests refused for want of a valid bearer token.',
+      registers: [kernel.registry],
+    });
+    const security = kernel.logs.channel('security');
+    let lastRefusalLine = Number.NEGATIVE_INFINITY;
+    const refused = (req: IncomingMessage): void => {
+      refusedCount.inc();
+      // At most one line a minute: someone guessing the token must not flood the logs; the counter counts them all.
+      const now = Date.now();
+      if (now - lastRefusalLine < 60_000) return;
+      lastRefusalLine = now;
+      security.warn({ ip: req.socket?.remoteAddress, path: resolved.path }, 'console request refused: no valid bearer token');
+    };
+    const api = buildConsoleApi({ token: resolved.token, store, rates, limits: resolved, now: Date.now, refused });
     hooks.routes[`${resolved.path}/api/logs`] = api.logs;
     hooks.routes[`${resolved.path}/api/stats`] = api.stats;
     return {};

@@ -11,7 +11,7 @@ const LEVELS: Readonly<Record<string, number>> = Object.freeze({ trace: 10, debu
 export interface RecentLogsOptions {
   /** Lines kept at most. */
   readonly maxRecords: number;
-  /** Bytes of line text kept at most (UTF-16 code units counted as bytes would undercount: the text's UTF-8 length is used). */
+  /** Memory the kept lines may hold, estimated per line as {@link recordBytes} gives. */
   readonly maxBytes: number;
   /** A longer line is kept cut to its level, time, message and ids, with `truncated: true`. */
   readonly maxLineBytes: number;
@@ -67,8 +67,22 @@ export interface RecentLogsPage {
   readonly nextCursor: number | undefined;
 }
 
+/** Memory a record holds beside its text: the record object, its fields and the ring slot (an estimate). */
+export const RECORD_OVERHEAD_BYTES = 160;
+/** Longest value a record keeps of a field it is filtered on; a longer one is cut (the line's text keeps it whole). */
+const MAX_FIELD_CHARS = 256;
+
+/**
+ * The memory a kept line is counted for: its text at two bytes a character (what V8 holds once a string has one
+ * character outside Latin-1), the fields read from it, and {@link RECORD_OVERHEAD_BYTES}.
+ */
+export function recordBytes(text: string, fields: number): number {
+  return RECORD_OVERHEAD_BYTES + 2 * (text.length + fields);
+}
+
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+  const s = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+  return s !== undefined && s.length > MAX_FIELD_CHARS ? s.slice(0, MAX_FIELD_CHARS) : s;
 }
 
 /** A level label or number as pino's number, or undefined for anything else. */
@@ -114,10 +128,16 @@ export class RecentLogs {
       return undefined;
     }
     let kept = body;
-    let size = Buffer.byteLength(body);
-    if (size > this.options.maxLineBytes) {
-      kept = JSON.stringify({ level: parsed.level, time: parsed.time, msg: typeof parsed.msg === 'string' ? parsed.msg.slice(0, 1024) : undefined, reqId: parsed.reqId, channel: parsed.channel, module: parsed.module, truncated: true });
-      size = Buffer.byteLength(kept);
+    if (Buffer.byteLength(body) > this.options.maxLineBytes) {
+      kept = JSON.stringify({
+        level: typeof parsed.level === 'number' ? parsed.level : text(parsed.level),
+        time: typeof parsed.time === 'number' ? parsed.time : text(parsed.time),
+        msg: typeof parsed.msg === 'string' ? parsed.msg.slice(0, 1024) : undefined,
+        reqId: text(parsed.reqId),
+        channel: text(parsed.channel),
+        module: text(parsed.module),
+        truncated: true,
+      });
     }
     const req = parsed.req as Record<string, unknown> | undefined;
     const res = parsed.res as Record<string, unknown> | undefined;
@@ -134,8 +154,11 @@ export class RecentLogs {
       userId: text(parsed.userId),
       completion: typeof parsed.responseTime === 'number',
       text: kept,
-      bytes: size,
+      bytes: 0,
     };
+    const fieldChars = [record.channel, record.module, record.reqId, record.route, record.userId].reduce((n, f) => n + (f?.length ?? 0), 0);
+    (record as { bytes: number }).bytes = recordBytes(kept, fieldChars);
+    const size = record.bytes;
     const { maxRecords } = this.options;
     if (this.count === maxRecords) this.dropOldest();
     this.ring[(this.head + this.count) % maxRecords] = record;
@@ -156,16 +179,24 @@ export class RecentLogs {
   }
 
   /** Records matching `filter`, newest first, older than `before` (a cursor), at most `limit`. */
-  search(filter: RecentLogsFilter, before?: number, limit = 100): RecentLogsPage {
+  search(filter: RecentLogsFilter, before?: number, limit = 100, maxPageChars = 4 * 1024 * 1024): RecentLogsPage {
     const records: RecentRecord[] = [];
     const needle = filter.text?.toLowerCase();
     const { maxRecords } = this.options;
-    for (let i = this.count - 1; i >= 0; i--) {
+    let start = this.count - 1;
+    if (before !== undefined && this.count > 0) {
+      // Kept records have consecutive numbers: the page starts right below the cursor.
+      const first = this.ring[this.head]!.seq;
+      start = Math.min(start, before - first - 1);
+    }
+    let textBytes = 0;
+    for (let i = start; i >= 0; i--) {
       const r = this.ring[(this.head + i) % maxRecords]!;
-      if (before !== undefined && r.seq >= before) continue;
       if (!matches(r, filter, needle)) continue;
-      if (records.length === limit) return { records, nextCursor: records[records.length - 1]!.seq };
+      // A page ends at `limit` lines or past `maxPageChars` of text, so an export is answered in parts.
+      if (records.length === limit || (records.length > 0 && textBytes + r.text.length > maxPageChars)) return { records, nextCursor: records[records.length - 1]!.seq };
       records.push(r);
+      textBytes += r.text.length;
     }
     return { records, nextCursor: undefined };
   }

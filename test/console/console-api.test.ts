@@ -3,6 +3,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createObservability } from '../../src';
 import { ErrorRates } from '../../src/console/error-rates';
+import { RECORD_OVERHEAD_BYTES } from '../../src/console/recent-logs';
 import { EXPRESS_VERSIONS, observed } from '../helpers/app';
 
 const TOKEN = 'console-token-0123456789';
@@ -91,7 +92,9 @@ describe.each(EXPRESS_VERSIONS)('console API (%s)', (_name, express) => {
       expect(res.body.errorRate['1m']).toEqual({ requests: 3, errors: 1, rate: 1 / 3 });
       expect(res.body.errorRate['15m']).toEqual({ requests: 3, errors: 1, rate: 1 / 3 });
       expect(res.body.buffer).toMatchObject({ records: 6, evicted: 0, maxRecords: 5000, maxBytes: 8 * 1024 * 1024 });
-      expect(res.body.buffer.bytes).toBe(logs.raw.reduce((sum, l) => sum + Buffer.byteLength(l), 0));
+      // Each line counted at two bytes a character of its text and filter fields, plus the record's own overhead.
+      const fields = (l: Record<string, any>) => [l.channel, l.module, l.reqId, l.req?.route, l.userId].reduce((n: number, f: unknown) => n + (typeof f === 'string' ? f.length : 0), 0);
+      expect(res.body.buffer.bytes).toBe(logs.raw.reduce((sum, raw, i) => sum + RECORD_OVERHEAD_BYTES + 2 * (raw.length + fields(logs.lines[i]!)), 0));
     } finally {
       obs.close();
     }
@@ -111,10 +114,36 @@ describe.each(EXPRESS_VERSIONS)('console API (%s)', (_name, express) => {
       }
       // The token in the URL is not a way in.
       await request(a).get(`/console/api/logs?token=${TOKEN}`).expect(401);
-      for (const query of ['level=loud', 'status=7xx', 'limit=0', 'limit=5000', 'before=-1', 'from=yesterday', 'format=xml', `q=${'x'.repeat(300)}`]) {
+      for (const query of ['level=loud', 'status=7xx', 'limit=0', 'limit=5000', 'before=-1', 'from=yesterday', 'from=May 1 2020', 'format=xml', `q=${'x'.repeat(300)}`, 'reqid=abc', 'reqId[]=x', 'reqId=a&reqId=b']) {
         const res = await request(a).get(`/console/api/logs?${query}`).set(auth).expect(400);
         expect(res.body.error.message).toEqual(expect.any(String));
       }
+    } finally {
+      obs.close();
+    }
+  });
+
+  test('error rates count requests, not lines: successes left out of the logs still count', async () => {
+    const { obs, app: a } = app({ logLevel: 'warn' });
+    try {
+      for (let i = 0; i < 4; i++) await request(a).get(`/users/${i}`).expect(200);
+      await request(a).get('/fail').expect(500);
+      const res = await request(a).get('/console/api/stats').set(auth).expect(200);
+      expect(res.body.errorRate['1m']).toEqual({ requests: 5, errors: 1, rate: 0.2 });
+    } finally {
+      obs.close();
+    }
+  });
+
+  test('refused requests are counted, and one line a minute on the security channel tells of them', async () => {
+    const { obs, logs, app: a } = app();
+    try {
+      for (let i = 0; i < 5; i++) await request(a).get('/console/api/logs').set({ authorization: `Bearer guess-${i}-0123456789abcdef` }).expect(401);
+      expect(await obs.registry.getSingleMetricAsString('console_unauthorized_requests_total')).toContain('console_unauthorized_requests_total 5');
+      const lines = logs.lines.filter((l) => l.msg === 'console request refused: no valid bearer token');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 'warn', channel: 'security', path: '/console' });
+      expect(JSON.stringify(logs.lines)).not.toContain('guess-');
     } finally {
       obs.close();
     }

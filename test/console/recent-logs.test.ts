@@ -1,4 +1,11 @@
-import { levelNumber, matches, RecentLogs, type RecentLogsFilter, type RecentRecord } from '../../src/console/recent-logs';
+import { levelNumber, matches, RECORD_OVERHEAD_BYTES, RecentLogs, type RecentLogsFilter, type RecentRecord } from '../../src/console/recent-logs';
+
+/** The memory a line is counted for, computed apart from the store: its text and filter fields at two bytes a character. */
+function counted(text: string): number {
+  const l = JSON.parse(text);
+  const fields = [l.channel, l.module, l.reqId, l.req?.route, l.userId].reduce((n: number, f: unknown) => n + (typeof f === 'string' ? f.length : 0), 0);
+  return RECORD_OVERHEAD_BYTES + 2 * (text.length + fields);
+}
 import { mulberry32 as random } from '../helpers/datasets';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
@@ -24,9 +31,9 @@ function line(i: number, rnd: () => number): string {
 describe('RecentLogs', () => {
   test.each([
     [7, 1_000_000],
-    [50, 2000],
-    [1000, 5000],
-    [3, 300],
+    [50, 20_000],
+    [1000, 50_000],
+    [3, 3000],
   ])('keeps exactly the newest lines within %i lines and %i bytes, against a model of the bounds', (maxRecords, maxBytes) => {
     const store = new RecentLogs({ maxRecords, maxBytes, maxLineBytes: 16_384 });
     const model: string[] = [];
@@ -40,12 +47,12 @@ describe('RecentLogs', () => {
         model.shift();
         evicted++;
       }
-      while (model.reduce((sum, t) => sum + Buffer.byteLength(t), 0) > maxBytes && model.length > 1) {
+      while (model.reduce((sum, t) => sum + counted(t), 0) > maxBytes && model.length > 1) {
         model.shift();
         evicted++;
       }
       expect(store.size).toBe(model.length);
-      expect(store.sizeBytes).toBe(model.reduce((sum, t) => sum + Buffer.byteLength(t), 0));
+      expect(store.sizeBytes).toBe(model.reduce((sum, t) => sum + counted(t), 0));
     }
     expect([...store].map((r) => r.text)).toEqual(model);
     expect(store.evicted).toBe(evicted);
@@ -90,11 +97,29 @@ describe('RecentLogs', () => {
     expect(r).toMatchObject({ seq: 1, level: 40, reqId: 'a', userId: 'u7', route: '/x', status: 503, time: Date.parse('2026-12-02T00:00:00.000Z') });
     const long = store.add(JSON.stringify({ level: 'error', time: 1, reqId: 'b', msg: 'big', blob: 'x'.repeat(1000) }))!;
     expect(JSON.parse(long.text)).toEqual({ level: 'error', time: 1, reqId: 'b', msg: 'big', truncated: true });
-    expect(long.bytes).toBeLessThanOrEqual(200);
+    expect(Buffer.byteLength(long.text)).toBeLessThanOrEqual(200);
+    // Fields of a cut line are cut too: a long id cannot hold the memory the cut was for.
+    const huge = store.add(JSON.stringify({ level: 'info', time: 2, reqId: 'r'.repeat(100_000), userId: 'u'.repeat(100_000), msg: 'x' }))!;
+    expect(huge.text.length).toBeLessThan(1000);
+    expect(huge.reqId).toHaveLength(256);
+    expect(huge.userId).toHaveLength(256);
     expect(store.add('not json')).toBeUndefined();
     expect(store.add('[1,2]')).toBeUndefined();
     expect(store.add('null')).toBeUndefined();
-    expect(store.size).toBe(2);
+    expect(store.size).toBe(3);
+  });
+
+  test('a page ends past its character budget, and the next one goes on from there', () => {
+    const store = new RecentLogs({ maxRecords: 100, maxBytes: 10_000_000, maxLineBytes: 16_384 });
+    for (let i = 0; i < 10; i++) store.add(JSON.stringify({ level: 'info', time: i, msg: 'x'.repeat(1000), i }));
+    const first = store.search({}, undefined, 100, 2500);
+    expect(first.records.map((r) => JSON.parse(r.text).i)).toEqual([9, 8]);
+    const second = store.search({}, first.nextCursor, 100, 2500);
+    expect(second.records.map((r) => JSON.parse(r.text).i)).toEqual([7, 6]);
+    // One line larger than the budget still makes a page of its own.
+    expect(store.search({}, undefined, 100, 10).records).toHaveLength(1);
+    // A cursor older than every kept line gives nothing.
+    expect(store.search({}, 1).records).toEqual([]);
   });
 
   test('levelNumber takes labels and numbers only', () => {
