@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Redactor } from '../logging/redact';
-import { errorType, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
+import { errorType, logOperation, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
 
 /** OpenTelemetry's buckets for `db.client.operation.duration`, in seconds. */
 export const DB_DURATION_BUCKETS = Object.freeze([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]);
@@ -35,6 +35,8 @@ export function withoutLiterals(query: string): string {
     .replace(/\b\d+(?:\.\d+)?\b/g, '?')
     .slice(0, 2048);
 }
+
+const DB_MESSAGES = Object.freeze({ done: 'database operation', slow: 'slow database operation', failed: 'database operation failed' });
 
 export interface DbOptions {
   readonly slowMs: number;
@@ -82,13 +84,7 @@ export function buildDbHelpers(ctx: DependencyContext & { readonly registry: Reg
         // Slow whatever the outcome: a query that timed out after 30 s was slow too.
         const slow = durationMs >= options.slowMs;
         if (slow) slowCount.inc({ db_system_name: labels.db_system_name, db_operation_name: labels.db_operation_name, db_collection_name: labels.db_collection_name });
-        if (error !== undefined) {
-          log.error({ ...fields, err: error }, 'database operation failed');
-        } else if (slow) {
-          log.warn({ ...fields, slowThresholdMs: options.slowMs }, 'slow database operation');
-        } else if (log.isLevelEnabled('debug')) {
-          log.debug(fields, 'database operation');
-        }
+        logOperation(log, fields, error, slow ? options.slowMs : undefined, DB_MESSAGES);
       });
     },
   };

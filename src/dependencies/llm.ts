@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { errorType, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
+import { errorType, logOperation, readProperty, roundMs, timeOperation, Vocabulary, type DependencyContext } from './operation';
 
 /** OpenTelemetry's buckets for `gen_ai.client.operation.duration`, in seconds. */
 export const GEN_AI_DURATION_BUCKETS = Object.freeze([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]);
@@ -58,6 +58,8 @@ export interface LlmHelpers {
    */
   call<T>(operation: LlmOperation, fn: (call: LlmCall) => T): T;
 }
+
+const LLM_MESSAGES = Object.freeze({ done: 'llm call', slow: 'slow llm call', failed: 'llm call failed' });
 
 export interface LlmOptions {
   readonly slowMs: number;
@@ -213,13 +215,7 @@ export function buildLlmHelpers(ctx: DependencyContext & { readonly registry: Re
         };
         const slow = durationMs >= options.slowMs;
         if (slow) slowCount.inc(labels);
-        if (error !== undefined) {
-          log.error({ ...fields, err: error }, 'llm call failed');
-        } else if (slow) {
-          log.warn({ ...fields, slowThresholdMs: options.slowMs }, 'slow llm call');
-        } else if (log.isLevelEnabled('debug')) {
-          log.debug(fields, 'llm call');
-        }
+        logOperation(log, fields, error, slow ? options.slowMs : undefined, LLM_MESSAGES);
       });
     },
   };

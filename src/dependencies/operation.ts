@@ -108,6 +108,23 @@ export class Vocabulary {
   }
 }
 
+/** The messages of one kind's lines: `done` at debug, `slow` at warn, `failed` at error. */
+export interface OperationMessages {
+  readonly done: string;
+  readonly slow: string;
+  readonly failed: string;
+}
+
+/**
+ * Writes the one line of an operation: an error line with `err` when it failed, a warn line with `slowThresholdMs`
+ * when it was slow, else a debug line (built only when debug is on).
+ */
+export function logOperation(log: Logger, fields: Record<string, unknown>, error: unknown, slowMs: number | undefined, messages: OperationMessages): void {
+  if (error !== undefined) log.error({ ...fields, err: error }, messages.failed);
+  else if (slowMs !== undefined) log.warn({ ...fields, slowThresholdMs: slowMs }, messages.slow);
+  else if (log.isLevelEnabled('debug')) log.debug(fields, messages.done);
+}
+
 /** Shared by every kind of dependency. */
 export interface DependencyContext {
   readonly logger: Logger;

@@ -171,15 +171,21 @@ async function valueOf(obs: Obs, family: string, labels: Record<string, string>,
   return found[0]?.value;
 }
 
+/** An instance and an Express app observed by it, with a plain HTTP route beside the WebSocket server. */
+function observedApp(express: (typeof EXPRESS_VERSIONS)[number][1]) {
+  const { obs, logs } = instance();
+  const app = express();
+  app.use(obs.middleware);
+  app.get('/hello', (_req, res) => {
+    obs.logger.info('app http');
+    res.json({ ok: true });
+  });
+  return { obs, logs, app };
+}
+
 describe.each(EXPRESS_VERSIONS)('a WebSocketServer sharing the HTTP server of an %s app', (_name, express) => {
   test('lines of a connection carry its id and the upgrade request id; the closed line and the metrics are exact', async () => {
-    const { obs, logs } = instance();
-    const app = express();
-    app.use(obs.middleware);
-    app.get('/hello', (_req, res) => {
-      obs.logger.info('app http');
-      res.json({ ok: true });
-    });
+    const { obs, logs, app } = observedApp(express);
     const { wss, server, port } = await attached({ path: '/chat' }, app);
     const stop = obs.ws.observe(wss);
     expect(typeof stop).toBe('function');
@@ -251,13 +257,7 @@ describe.each(EXPRESS_VERSIONS)('a WebSocketServer sharing the HTTP server of an
   });
 
   test('the active gauge counts open connections; two concurrent connections keep separate contexts and fields', async () => {
-    const { obs, logs } = instance();
-    const app = express();
-    app.use(obs.middleware);
-    app.get('/hello', (_req, res) => {
-      obs.logger.info('app http');
-      res.json({ ok: true });
-    });
+    const { obs, logs, app } = observedApp(express);
     const { wss, server, port } = await attached({ path: '/chat' }, app);
     obs.ws.observe(wss, { name: 'chat' });
     // Only the first connection sets a field, in its connection listener.
