@@ -33,6 +33,8 @@ function createApp(options = {}) {
     // Outgoing requests are timed (http_client_request_duration_seconds) and internal hosts receive traceparent and
     // x-request-id, so the called service's lines carry this request's trace and id.
     httpClient: true,
+    // The operator console (GET /console, docs/console.md) when CONSOLE_TOKEN is set: off without a token.
+    console: Boolean(process.env.CONSOLE_TOKEN),
     ...options,
   });
   // A module logger: its level can be set with logLevels / LOG_LEVELS, or at run time with obs.setLogLevel. Audit

@@ -1,7 +1,7 @@
 // Builds dist/cjs (CommonJS + .d.ts, compiled by tsc) and dist/esm (an ES module facade over the same
 // CommonJS code, so `import` and `require` share one copy of the library and its state).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ rmSync(dist, { recursive: true, force: true });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+// The console's page (HTML, style, script) is read at run time beside the compiled code.
+cpSync(join(root, 'src/console/page'), join(dist, 'cjs/console/page'), { recursive: true });
 writeFileSync(join(dist, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }, null, 2) + '\n');
 
 const cjs = createRequire(import.meta.url)(join(dist, 'cjs', 'index.js'));

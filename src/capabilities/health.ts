@@ -41,6 +41,7 @@ export const healthCapability = defineCapability({
       serviceName: kernel.serviceName,
       serviceVersion: resolved.serviceVersion,
     });
+    hooks.views.health = () => health.run();
     hooks.routes[resolved.paths.health] = endpoints.health;
     hooks.routes[resolved.paths.live] = endpoints.live;
     hooks.routes[resolved.paths.ready] = endpoints.ready;

@@ -30,6 +30,8 @@ import { buildLogSampler, LOG_SAMPLING_OPTION_SCHEMA, resolveLogSampling, type L
 import { Counter, type Registry } from 'prom-client';
 import { ObservabilityError } from '../errors/obs-error';
 import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
+import { routeTemplate, type RoutedRequest } from '../middleware/route-template';
+import type { InFlightRequest } from '../kernel/views';
 
 /** `log_lines_sampled_out_total{route}`, read from the sampler when scraped. */
 function registerSampledOutCounter(registry: Registry, sampler: LogSampler): void {
@@ -205,6 +207,26 @@ export const httpCapability = defineCapability({
       for (const req of slow.inFlight()) stateOf(req).cutAtShutdown = true;
     });
     hooks.close.push(() => slow.close());
+    hooks.views.inFlight = (limit) => {
+      const now = performance.now();
+      const requests: InFlightRequest[] = [];
+      for (const req of slow.inFlight()) {
+        if (requests.length === limit) break;
+        const route = routeTemplate(req as RoutedRequest) ?? null;
+        const fields = slowLineFields(req, route ?? undefined, redactor);
+        const elapsedMs = Math.round(now - stateOf(req).startTime);
+        requests.push({
+          reqId: typeof req.id === 'string' ? req.id : undefined,
+          traceId: typeof fields.traceId === 'string' ? fields.traceId : undefined,
+          method: req.method,
+          url: (fields.req as { url?: string }).url,
+          route,
+          elapsedMs,
+          slow: stateOf(req).slowReported || elapsedMs >= slow.thresholdFor(route ?? undefined),
+        });
+      }
+      return { total: slow.size, requests };
+    };
 
     /** Each kind of bad call is logged once per instance; the request goes on. */
     const reported = new Set<RequestFieldsProblem>();

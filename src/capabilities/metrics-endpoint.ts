@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defineCapability } from '../kernel/capability';
 import { METRICS_OPTION_SCHEMA, resolveMetricsOptions, type MetricsOptions } from '../metrics/metrics-options';
-import { buildMetricsHandler } from '../router/metrics-endpoint';
+import { buildMetricsHandler, metricsSnapshot } from '../router/metrics-endpoint';
 
 const EVENT_LOOP_RESOLUTION_MS = 10;
 
@@ -15,7 +15,7 @@ export const metricsEndpointCapability = defineCapability({
     const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
     eventLoop.enable();
     hooks.close.push(() => eventLoop.disable());
-    hooks.routes[resolved.metricsPath] = buildMetricsHandler({
+    const deps = {
       registry: kernel.registry,
       store: kernel.store,
       token: resolved.metricsToken,
@@ -24,7 +24,9 @@ export const metricsEndpointCapability = defineCapability({
       windowMs: resolved.store.windowMs,
       eventLoop,
       eventLoopResolutionMs: EVENT_LOOP_RESOLUTION_MS,
-    });
+    };
+    hooks.routes[resolved.metricsPath] = buildMetricsHandler(deps);
+    hooks.views.snapshot = () => metricsSnapshot(deps);
     return {};
   },
 });

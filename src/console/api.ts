@@ -2,7 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerCheck } from '../router/bearer-token';
 import { sendJson } from '../router/send-json';
 import type { MonitoringHandler } from '../router/create-router';
+import type { Views } from '../kernel/views';
 import type { ErrorRates } from './error-rates';
+import type { RouteHistory } from './history';
+import { consoleStatus } from './status';
+import type { LiveTail } from './tail';
 import { levelNumber, type RecentLogs, type RecentLogsFilter } from './recent-logs';
 
 /** Names of pino's levels, by number. */
@@ -14,6 +18,9 @@ export interface ConsoleApiDeps {
   readonly token: string;
   readonly store: RecentLogs;
   readonly rates: ErrorRates;
+  readonly tail: LiveTail;
+  readonly history: RouteHistory;
+  readonly views: Views;
   readonly limits: { readonly maxRecords: number; readonly maxBytes: number };
   readonly now: () => number;
   /** Told of each request refused for want of a valid token. */
@@ -29,12 +36,19 @@ function requestIdOf(req: IncomingMessage): string | undefined {
 }
 
 /** The search filters of a query string. @throws {BadQuery} */
-const KNOWN_PARAMETERS = new Set(['level', 'channel', 'module', 'reqId', 'route', 'status', 'userId', 'q', 'from', 'to', 'before', 'limit', 'format']);
+const FILTER_PARAMETERS = ['level', 'channel', 'module', 'reqId', 'route', 'status', 'userId', 'q', 'from', 'to'];
+const SEARCH_PARAMETERS = new Set([...FILTER_PARAMETERS, 'before', 'limit', 'format']);
+const NO_PARAMETERS: ReadonlySet<string> = new Set();
+/** The live tail takes the filters only: it has no pages and one format. */
+const TAIL_PARAMETERS = new Set(FILTER_PARAMETERS);
 
-export function parseFilter(params: URLSearchParams): { filter: RecentLogsFilter; before: number | undefined; limit: number; ndjson: boolean } {
+export function parseFilter(
+  params: URLSearchParams,
+  known: ReadonlySet<string> = SEARCH_PARAMETERS,
+): { filter: RecentLogsFilter; before: number | undefined; limit: number; ndjson: boolean } {
   // A misspelt filter would otherwise be ignored and the answer hold every line.
   for (const name of params.keys()) {
-    if (!KNOWN_PARAMETERS.has(name)) throw new BadQuery(`unknown parameter ${JSON.stringify(name.slice(0, 64))} (known: ${[...KNOWN_PARAMETERS].join(', ')})`);
+    if (!known.has(name)) throw new BadQuery(`unknown parameter ${JSON.stringify(name.slice(0, 64))} (known: ${[...known].join(', ')})`);
     if (params.getAll(name).length > 1) throw new BadQuery(`${name} is given more than once`);
   }
   const textParam = (name: string, max = 256): string | undefined => {
@@ -89,7 +103,7 @@ function top(counts: Map<string, number>): Record<string, number> {
 }
 
 /** The console's JSON API: `logs` (search and export) and `stats`, behind the console's bearer token. */
-export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler; stats: MonitoringHandler } {
+export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler; stats: MonitoringHandler; tail: MonitoringHandler; status: MonitoringHandler } {
   const authorised = bearerCheck(deps.token);
   const denied = (req: IncomingMessage, res: ServerResponse): boolean => {
     res.setHeader('cache-control', 'no-store');
@@ -99,16 +113,21 @@ export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler
     return true;
   };
 
-  function consoleLogs(req: IncomingMessage, res: ServerResponse): void {
-    if (denied(req, res)) return;
-    let query: ReturnType<typeof parseFilter>;
+  /** The query of a request, or undefined once it was answered 400. */
+  function queryOf(req: IncomingMessage, res: ServerResponse, known?: ReadonlySet<string>): ReturnType<typeof parseFilter> | undefined {
     try {
-      query = parseFilter(new URL(req.url ?? '/', 'http://console').searchParams);
+      return parseFilter(new URL(req.url ?? '/', 'http://console').searchParams, known);
     } catch (err) {
       if (!(err instanceof BadQuery)) throw err;
       sendJson(req, res, 400, { error: { message: err.message, requestId: requestIdOf(req) } });
-      return;
+      return undefined;
     }
+  }
+
+  function consoleLogs(req: IncomingMessage, res: ServerResponse): void {
+    if (denied(req, res)) return;
+    const query = queryOf(req, res);
+    if (query === undefined) return;
     const page = deps.store.search(query.filter, query.before, query.limit);
     if (query.ndjson) {
       const body = page.records.map((r) => `${r.text}\n`).join('');
@@ -131,20 +150,38 @@ export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler
     if (denied(req, res)) return;
     const byLevel: Record<string, number> = {};
     const byChannel = new Map<string, number>();
+    const byModule = new Map<string, number>();
     const byRoute = new Map<string, number>();
     for (const r of deps.store) {
       const level = LEVEL_NAMES[r.level] ?? String(r.level);
       byLevel[level] = (byLevel[level] ?? 0) + 1;
       if (r.channel !== undefined) byChannel.set(r.channel, (byChannel.get(r.channel) ?? 0) + 1);
+      if (r.module !== undefined) byModule.set(r.module, (byModule.get(r.module) ?? 0) + 1);
       if (r.completion && r.status !== undefined && r.route !== undefined) byRoute.set(r.route, (byRoute.get(r.route) ?? 0) + 1);
     }
     const now = deps.now();
     sendJson(req, res, 200, {
-      lines: { byLevel, byChannel: top(byChannel), byRoute: top(byRoute) },
+      lines: { byLevel, byChannel: top(byChannel), byModule: top(byModule), byRoute: top(byRoute) },
       errorRate: { '1m': deps.rates.over(1, now), '5m': deps.rates.over(5, now), '15m': deps.rates.over(15, now) },
       buffer: { records: deps.store.size, bytes: deps.store.sizeBytes, evicted: deps.store.evicted, maxRecords: deps.limits.maxRecords, maxBytes: deps.limits.maxBytes },
+      tail: deps.tail.counts,
     });
   }
 
-  return { logs: consoleLogs, stats: consoleStats };
+  function consoleTail(req: IncomingMessage, res: ServerResponse): void {
+    if (denied(req, res)) return;
+    const query = queryOf(req, res, TAIL_PARAMETERS);
+    if (query === undefined) return;
+    deps.tail.open(req, res, query.filter);
+  }
+
+  async function consoleStatusHandler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (denied(req, res)) return;
+    const query = queryOf(req, res, NO_PARAMETERS);
+    if (query === undefined) return;
+    const status = await consoleStatus({ views: deps.views, store: deps.store, rates: deps.rates, history: deps.history, now: deps.now() });
+    if (!res.writableEnded) sendJson(req, res, 200, status);
+  }
+
+  return { logs: consoleLogs, stats: consoleStats, tail: consoleTail, status: consoleStatusHandler };
 }

@@ -8,7 +8,10 @@ import { assertHeaderToken } from '../metrics/metrics-options';
 import { isPlainObjectAnyRealm } from '../util/plain-object';
 import { buildConsoleApi } from './api';
 import { ErrorRates } from './error-rates';
+import { RouteHistory } from './history';
+import { buildConsolePage, pageHandler } from './page';
 import { RecentLogs } from './recent-logs';
+import { LIVE_TAIL_DEFAULTS, LiveTail } from './tail';
 
 /** The operator console: `true` (with `CONSOLE_TOKEN`) or its settings. */
 export interface ConsoleSettings {
@@ -37,6 +40,7 @@ export interface ConsoleOptions {
 /** Defaults of {@link ConsoleSettings}. */
 export const CONSOLE_DEFAULTS = Object.freeze({ path: '/console', maxRecords: 5000, maxBytes: 8 * 1024 * 1024, maxLineBytes: 16_384 });
 
+const API_ROUTES = ['logs', 'stats', 'tail', 'status'] as const;
 const LIMITS = { maxRecords: [1, 1_000_000], maxBytes: [65_536, 1024 * 1024 * 1024], maxLineBytes: [1024, 1024 * 1024] } as const;
 const PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 
@@ -95,13 +99,26 @@ export const consoleCapability = defineCapability({
       maxLineBytes: settings.maxLineBytes ?? CONSOLE_DEFAULTS.maxLineBytes,
     });
   },
-  routePaths: (resolved) => [`${resolved.path}/api/logs`, `${resolved.path}/api/stats`],
+  routePaths: (resolved) => [resolved.path, ...API_ROUTES.map((name) => `${resolved.path}/api/${name}`)],
   needsLineTap: () => true,
   build(resolved, kernel, hooks) {
     const store = new RecentLogs({ maxRecords: resolved.maxRecords, maxBytes: resolved.maxBytes, maxLineBytes: resolved.maxLineBytes });
     const rates = new ErrorRates();
-    const stop = kernel.lineTap!.listen((line) => store.add(line));
-    hooks.close.push(stop);
+    const tailDropped = new Counter({
+      name: 'console_tail_clients_dropped_total',
+      help: 'Live tail clients dropped because they did not read their stream.',
+      registers: [kernel.registry],
+    });
+    const tail = new LiveTail(store, LIVE_TAIL_DEFAULTS, () => tailDropped.inc());
+    const stop = kernel.lineTap!.listen((line) => {
+      const record = store.add(line);
+      if (record !== undefined) tail.offer(record);
+    });
+    const history = new RouteHistory(kernel.store);
+    history.start();
+    hooks.close.push(stop, () => history.stop(), () => tail.close());
+    // Open streams would hold the server open through the whole shutdown timeout.
+    hooks.shutdownStarting.push(() => tail.close());
     // Error rates count requests, not lines: a success line left out by the level or by sampling still counts.
     hooks.requestComplete.push((done) => rates.record(done.statusCode, Date.now()));
     const refusedCount = new Counter({
@@ -119,9 +136,9 @@ export const consoleCapability = defineCapability({
       lastRefusalLine = now;
       security.warn({ ip: req.socket?.remoteAddress, path: resolved.path }, 'console request refused: no valid bearer token');
     };
-    const api = buildConsoleApi({ token: resolved.token, store, rates, limits: resolved, now: Date.now, refused });
-    hooks.routes[`${resolved.path}/api/logs`] = api.logs;
-    hooks.routes[`${resolved.path}/api/stats`] = api.stats;
+    const api = buildConsoleApi({ token: resolved.token, store, rates, tail, history, views: hooks.views, limits: resolved, now: Date.now, refused });
+    for (const name of API_ROUTES) hooks.routes[`${resolved.path}/api/${name}`] = api[name];
+    hooks.routes[resolved.path] = pageHandler(buildConsolePage());
     return {};
   },
 });

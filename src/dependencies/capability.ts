@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+import type { DependencyCounters } from '../kernel/views';
 import type { OptionSchema } from '../config/validate-options';
 import { ObservabilityError } from '../errors/obs-error';
 import { defineCapability } from '../kernel/capability';
@@ -109,6 +111,33 @@ export const DEPENDENCY_OPTION_SCHEMA: OptionSchema = Object.freeze({
   dependencyLabelValues: { type: 'integer', min: 1, max: 10_000 },
 });
 
+/** Values of one counter by its labels, read from the registry. */
+async function counterValues(registry: Registry, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return [];
+  const { values } = await metric.get();
+  return values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
+}
+
+/** The cache and LLM cost counters, for the console's status page. */
+async function dependencyCounters(registry: Registry): Promise<DependencyCounters> {
+  const byCache = new Map<string, { cache: string; hits: number; misses: number; errors: number }>();
+  for (const [name, field] of [['cache_hits_total', 'hits'], ['cache_misses_total', 'misses'], ['cache_errors_total', 'errors']] as const) {
+    for (const { labels, value } of await counterValues(registry, name)) {
+      const cache = String(labels.cache);
+      const entry = byCache.get(cache) ?? { cache, hits: 0, misses: 0, errors: 0 };
+      entry[field] += value;
+      byCache.set(cache, entry);
+    }
+  }
+  const llmCost = (await counterValues(registry, 'gen_ai_client_cost_usd_total')).map(({ labels, value }) => ({
+    provider: String(labels.gen_ai_provider_name),
+    model: String(labels.gen_ai_request_model),
+    usd: value,
+  }));
+  return { cache: [...byCache.values()], llmCost };
+}
+
 export const dependenciesCapability = defineCapability({
   name: 'dependencies',
   schema: DEPENDENCY_OPTION_SCHEMA,
@@ -151,6 +180,7 @@ export const dependenciesCapability = defineCapability({
       });
       hooks.close.push(stop);
     }
+    hooks.views.dependencies = () => dependencyCounters(kernel.registry);
     return members as Readonly<Record<string, unknown>> & DependencyMembers;
   },
 });

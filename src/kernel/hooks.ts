@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CompletedRequest } from '../middleware/completion';
 import type { MonitoringHandler } from '../router/create-router';
+import type { Views } from './views';
 
 /**
  * What capabilities contribute to an instance, collected once at construction into plain arrays: the request
@@ -21,10 +22,12 @@ export interface Hooks {
   readonly drain: ((timeoutMs: number) => Promise<void>)[];
   /** Timers and listeners to stop, run by `close()` and at the end of shutdown. */
   readonly close: (() => void)[];
+  /** Read-only views published for other capabilities; nothing on the request path reads them. */
+  readonly views: Views;
 }
 
 export function createHooks(): Hooks {
-  return { requestComplete: [], monitoringRequest: [], routes: {}, shutdownStarting: [], shutdownForced: [], drain: [], close: [] };
+  return { requestComplete: [], monitoringRequest: [], routes: {}, shutdownStarting: [], shutdownForced: [], drain: [], close: [], views: {} };
 }
 
 /** Runs every hook of a list; one that throws does not stop the others (`report` is told). */

@@ -65,8 +65,10 @@ export interface SlowRequestMonitor {
   close(): void;
   /** Requests being watched. */
   readonly size: number;
-  /** The requests being watched (in flight). */
+  /** The requests being watched (in flight), the oldest first. */
   inFlight(): IterableIterator<IncomingMessage>;
+  /** The slow threshold of a route, in ms. */
+  thresholdFor(route: string | undefined): number;
 }
 
 /**
@@ -146,6 +148,7 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       stop();
     },
     inFlight: () => inFlight.values(),
+    thresholdFor,
     get size() {
       return inFlight.size;
     },

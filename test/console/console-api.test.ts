@@ -88,7 +88,7 @@ describe.each(EXPRESS_VERSIONS)('console API (%s)', (_name, express) => {
       obs.channel('security').info('seen');
       await logs.waitFor((ls) => ls.filter((l) => l.msg === 'request completed').length === 3);
       const res = await request(a).get('/console/api/stats').set(auth).expect(200);
-      expect(res.body.lines).toEqual({ byLevel: { info: 3, warn: 2, error: 1 }, byChannel: { security: 1 }, byRoute: { '/users/:id': 2, '/fail': 1 } });
+      expect(res.body.lines).toEqual({ byLevel: { info: 3, warn: 2, error: 1 }, byChannel: { security: 1 }, byModule: { db: 2 }, byRoute: { '/users/:id': 2, '/fail': 1 } });
       expect(res.body.errorRate['1m']).toEqual({ requests: 3, errors: 1, rate: 1 / 3 });
       expect(res.body.errorRate['15m']).toEqual({ requests: 3, errors: 1, rate: 1 / 3 });
       expect(res.body.buffer).toMatchObject({ records: 6, evicted: 0, maxRecords: 5000, maxBytes: 8 * 1024 * 1024 });
@@ -186,7 +186,10 @@ describe('console options', () => {
     expect(make({ console: { token: TOKEN, maxRecords: 0 } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: { token: TOKEN, tokn: 'x' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_UNKNOWN_KEY' }));
     expect(make({ console: 'yes' })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_TYPE' }));
-    expect(make({ console: { token: TOKEN, path: '/metrics' } })).not.toThrow();
+    // The page is served at the path itself: the metrics path cannot be taken, a path below it can.
+    expect(make({ console: { token: TOKEN, path: '/metrics' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_CONFLICT' }));
+    const below = createObservability({ env: {}, console: { token: TOKEN, path: '/metrics/console' }, logDestination: { write: () => true } });
+    below.close();
     const fromEnv = createObservability({ env: { CONSOLE_TOKEN: TOKEN }, console: true, logDestination: { write: () => true } });
     fromEnv.close();
   });

@@ -1,0 +1,121 @@
+/**
+ * The body of `GET <path>/api/status`, what the status page shows: per-route figures with their history, requests
+ * in flight, recent errors, health, dependencies, process memory and event-loop delay. Everything is read from what
+ * the instance already keeps; nothing here starts work beyond the health checks' own (shared and cached) run.
+ */
+import type { HealthReport } from '../health/health-checks';
+import type { DependencyCounters, InFlightView, Views } from '../kernel/views';
+import type { MetricsSnapshot } from '../router/metrics-endpoint';
+import type { ErrorRate, ErrorRates } from './error-rates';
+import { routeKey, type RouteHistory, type RouteSeries } from './history';
+import type { RecentLogs } from './recent-logs';
+
+/** Requests in flight listed at most, the oldest first. */
+const MAX_IN_FLIGHT = 100;
+/** Error lines listed at most, the newest first. */
+const MAX_RECENT_ERRORS = 20;
+/** Dependency series of the percentile store, by the kind the page shows. */
+const DEPENDENCY_SERIES: Readonly<Record<string, string>> = Object.freeze({
+  db_client_operation: 'database',
+  cache_operation: 'cache',
+  gen_ai_client_operation: 'llm',
+  http_client_request: 'http',
+  job: 'job',
+});
+
+export interface StatusRoute {
+  readonly key: string;
+  readonly method: string;
+  readonly route: string;
+  readonly count: number;
+  readonly errorRate: number | null;
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+  readonly history: RouteSeries;
+}
+
+export interface RecentError {
+  readonly seq: number;
+  readonly time: number;
+  readonly level: number;
+  readonly msg: string | undefined;
+  readonly reqId: string | undefined;
+  readonly route: string | undefined;
+  readonly status: number | undefined;
+  readonly error: string | undefined;
+}
+
+export interface ConsoleStatus {
+  readonly service: string | undefined;
+  readonly time: number;
+  readonly windowSeconds: number | undefined;
+  readonly sampleTimes: number[];
+  readonly routes: StatusRoute[];
+  readonly inFlight: InFlightView | null;
+  readonly recentErrors: RecentError[];
+  readonly errorRate: { readonly '1m': ErrorRate; readonly '5m': ErrorRate; readonly '15m': ErrorRate };
+  readonly health: HealthReport | null;
+  readonly dependencies: {
+    readonly series: { readonly kind: string; readonly labels: Readonly<Record<string, string | number>>; readonly count: number; readonly p50: number | null; readonly p95: number | null; readonly p99: number | null }[];
+  } & Partial<DependencyCounters>;
+  readonly process: MetricsSnapshot['process'] | null;
+  readonly buffer: { readonly records: number; readonly bytes: number; readonly evicted: number };
+}
+
+function short(value: unknown, max: number): string | undefined {
+  return typeof value === 'string' ? value.slice(0, max) : undefined;
+}
+
+/** The latest error lines (level 50 and above), parsed for the few fields the page lists. */
+function recentErrors(store: RecentLogs): RecentError[] {
+  return store.search({ minLevel: 50 }, undefined, MAX_RECENT_ERRORS).records.map((r) => {
+    let line: Record<string, unknown> = {};
+    try {
+      line = JSON.parse(r.text) as Record<string, unknown>;
+    } catch {
+      // Kept text is JSON; a line that is not is listed without its message.
+    }
+    const err = line.err as { type?: unknown; message?: unknown } | undefined;
+    const error = err !== null && typeof err === 'object' ? [short(err.type, 100), short(err.message, 300)].filter(Boolean).join(': ') : undefined;
+    return { seq: r.seq, time: r.time, level: r.level, msg: short(line.msg, 300), reqId: r.reqId, route: r.route, status: r.status, error: error || undefined };
+  });
+}
+
+export async function consoleStatus(deps: {
+  readonly views: Views;
+  readonly store: RecentLogs;
+  readonly rates: ErrorRates;
+  readonly history: RouteHistory;
+  readonly now: number;
+}): Promise<ConsoleStatus> {
+  const { views, history, now } = deps;
+  const snapshot = views.snapshot?.();
+  const routes: StatusRoute[] = (snapshot?.routes ?? []).map((r) => {
+    const key = routeKey(r.method, r.route);
+    return { key, method: r.method, route: r.route, count: r.count, errorRate: r.errorRate, p50: r.p50, p95: r.p95, p99: r.p99, history: history.series(key) };
+  });
+  // The busiest first, as on the charts.
+  routes.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+  const series = (snapshot?.series ?? [])
+    .filter((s) => DEPENDENCY_SERIES[s.name] !== undefined)
+    .map((s) => ({ kind: DEPENDENCY_SERIES[s.name]!, labels: s.labels, count: s.count, p50: s.p50, p95: s.p95, p99: s.p99 }));
+  const [health, counters] = await Promise.all([
+    views.health?.().catch(() => null) ?? Promise.resolve(null),
+    views.dependencies?.().catch(() => undefined) ?? Promise.resolve(undefined),
+  ]);
+  return {
+    service: snapshot?.service,
+    time: now,
+    windowSeconds: snapshot?.windowSeconds,
+    sampleTimes: history.times(),
+    routes,
+    inFlight: views.inFlight?.(MAX_IN_FLIGHT) ?? null,
+    recentErrors: recentErrors(deps.store),
+    errorRate: { '1m': deps.rates.over(1, now), '5m': deps.rates.over(5, now), '15m': deps.rates.over(15, now) },
+    health,
+    dependencies: { series, ...counters },
+    process: snapshot?.process ?? null,
+    buffer: { records: deps.store.size, bytes: deps.store.sizeBytes, evicted: deps.store.evicted },
+  };
+}

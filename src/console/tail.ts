@@ -1,0 +1,173 @@
+/**
+ * The live tail: lines as they are written, sent to each connected client as Server-Sent Events. A written line
+ * costs one push into a bounded list, whatever the number of clients; a timer sends the list out every
+ * `flushMs`, each client its matching lines. A client that does not read is dropped once its unsent bytes pass
+ * `maxBufferedBytes`, never buffered without bound.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { outsideContext } from '../context/request-context';
+import { matches, type RecentLogs, type RecentLogsFilter, type RecentRecord } from './recent-logs';
+
+export interface LiveTailOptions {
+  /** Clients connected at once; more get 503. */
+  readonly maxClients: number;
+  /** Unsent bytes a client may hold before it is dropped. */
+  readonly maxBufferedBytes: number;
+  /** How often lines are sent out, in ms. */
+  readonly flushMs: number;
+  /** A comment line is sent after this many ms without a line, so proxies keep the stream open. */
+  readonly heartbeatMs: number;
+  /** Lines held between two sends; past it, lines are skipped and the clients are told how many. */
+  readonly maxPending: number;
+  /** Lines sent on reconnection (`Last-Event-ID`), at most. */
+  readonly maxReplay: number;
+}
+
+export const LIVE_TAIL_DEFAULTS: LiveTailOptions = Object.freeze({
+  maxClients: 10,
+  maxBufferedBytes: 1024 * 1024,
+  flushMs: 250,
+  heartbeatMs: 15_000,
+  maxPending: 5000,
+  maxReplay: 1000,
+});
+
+interface TailClient {
+  readonly res: ServerResponse;
+  readonly filter: RecentLogsFilter;
+  readonly needle: string | undefined;
+  lastWrite: number;
+}
+
+/** What happened to clients since the start, for the statistics. */
+export interface LiveTailCounts {
+  readonly clients: number;
+  readonly dropped: number;
+  readonly skippedLines: number;
+}
+
+function event(record: RecentRecord): string {
+  // The kept text is one line of JSON (a newline in a value is escaped), so it is one `data:` field.
+  return `id: ${record.seq}\ndata: ${record.text}\n\n`;
+}
+
+export class LiveTail {
+  private readonly clients = new Set<TailClient>();
+  private pending: RecentRecord[] = [];
+  private skipped = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private droppedClients = 0;
+  private skippedTotal = 0;
+
+  constructor(
+    private readonly store: RecentLogs,
+    private readonly options: LiveTailOptions = LIVE_TAIL_DEFAULTS,
+    /** Told of each client dropped for not reading. */
+    private readonly onDrop: () => void = () => undefined,
+  ) {}
+
+  get counts(): LiveTailCounts {
+    return { clients: this.clients.size, dropped: this.droppedClients, skippedLines: this.skippedTotal };
+  }
+
+  /** Takes one line just kept (called for every written line: O(1), nothing when no client listens). */
+  offer(record: RecentRecord): void {
+    if (this.clients.size === 0) return;
+    if (this.pending.length < this.options.maxPending) this.pending.push(record);
+    else this.skipped++;
+  }
+
+  /**
+   * Opens a stream on `res`, replaying the kept lines after `lastEventId`. Answers 503 past `maxClients`.
+   * @returns whether the stream was opened.
+   */
+  open(req: IncomingMessage, res: ServerResponse, filter: RecentLogsFilter): boolean {
+    if (this.closed || this.clients.size >= this.options.maxClients) {
+      res.statusCode = 503;
+      res.setHeader('retry-after', '10');
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ error: { message: this.closed ? 'the live tail is closed' : `at most ${this.options.maxClients} live tail clients at once` } }));
+      return false;
+    }
+    res.statusCode = 200;
+    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    // nginx and similar proxies would otherwise hold the events back.
+    res.setHeader('x-accel-buffering', 'no');
+    if (req.method === 'HEAD') {
+      res.end();
+      return false;
+    }
+    const client: TailClient = { res, filter, needle: filter.text?.toLowerCase(), lastWrite: Date.now() };
+    let head = 'retry: 2000\n: connected\n\n';
+    const last = /^\d{1,16}$/.test(String(req.headers['last-event-id'] ?? '')) ? Number(req.headers['last-event-id']) : undefined;
+    if (last !== undefined) {
+      const replay: RecentRecord[] = [];
+      for (const record of this.store) {
+        if (record.seq > last && matches(record, filter, client.needle)) replay.push(record);
+      }
+      for (const record of replay.slice(-this.options.maxReplay)) head += event(record);
+    }
+    res.write(head);
+    this.clients.add(client);
+    res.on('close', () => {
+      this.clients.delete(client);
+      if (this.clients.size === 0) this.stopTimer();
+    });
+    this.startTimer();
+    return true;
+  }
+
+  /** Sends the pending lines to every client; drops clients that do not read. */
+  flush(now = Date.now()): void {
+    const lines = this.pending;
+    const skipped = this.skipped;
+    this.pending = [];
+    this.skipped = 0;
+    this.skippedTotal += skipped;
+    for (const client of this.clients) {
+      let chunk = '';
+      if (skipped > 0) chunk += `event: skipped\ndata: {"lines":${skipped}}\n\n`;
+      for (const record of lines) if (matches(record, client.filter, client.needle)) chunk += event(record);
+      if (chunk === '' && now - client.lastWrite >= this.options.heartbeatMs) chunk = ': keep-alive\n\n';
+      if (chunk === '') continue;
+      if (client.res.writableLength + chunk.length > this.options.maxBufferedBytes) {
+        this.drop(client);
+        continue;
+      }
+      client.lastWrite = now;
+      client.res.write(chunk);
+    }
+  }
+
+  private drop(client: TailClient): void {
+    this.clients.delete(client);
+    this.droppedClients++;
+    this.onDrop();
+    // Its socket holds what it did not read: closed, not ended after the unsent bytes.
+    client.res.destroy();
+  }
+
+  private startTimer(): void {
+    if (this.timer !== undefined) return;
+    this.timer = outsideContext(() => setInterval(() => this.flush(), this.options.flushMs));
+    this.timer.unref?.();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.pending = [];
+    this.skipped = 0;
+  }
+
+  /** Ends every stream (at shutdown, so that the server can close) and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    this.flush();
+    for (const client of this.clients) client.res.end();
+    this.clients.clear();
+    this.stopTimer();
+  }
+}
