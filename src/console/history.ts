@@ -34,7 +34,7 @@ export interface RouteSeries {
   readonly p99: (number | null)[];
 }
 
-interface Sample {
+export interface Sample {
   readonly time: number;
   readonly routes: Map<string, RoutePoint>;
 }
@@ -66,8 +66,22 @@ export class RouteHistory {
     this.timer = undefined;
   }
 
-  /** Reads the store once, at `now` (ms since the epoch). */
+  /** Reads the store once, at `now` (ms since the epoch), and keeps the point. */
   sample(now: number): void {
+    const { routes, counts } = this.read(now);
+    this.lastCounts.clear();
+    for (const [key, count] of counts) this.lastCounts.set(key, count);
+    this.lastTime = now;
+    this.points.push({ time: now, routes });
+    if (this.points.length > this.options.samples) this.points.shift();
+  }
+
+  /** The point `now` would give, without keeping it: the last point of the charts, so they show the present. */
+  preview(now: number): Sample {
+    return { time: now, routes: this.read(now).routes };
+  }
+
+  private read(now: number): { routes: Map<string, RoutePoint>; counts: Map<string, number> } {
     const elapsedS = this.lastTime === undefined ? undefined : (now - this.lastTime) / 1000;
     const candidates: [string, RoutePoint, number][] = [];
     const counts = new Map<string, number>();
@@ -87,17 +101,14 @@ export class RouteHistory {
       ]);
     }
     candidates.sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : 1));
-    const routes = new Map(candidates.slice(0, this.options.maxRoutes).map(([key, point]) => [key, point]));
-    this.lastCounts.clear();
-    for (const [key, count] of counts) this.lastCounts.set(key, count);
-    this.lastTime = now;
-    this.points.push({ time: now, routes });
-    if (this.points.length > this.options.samples) this.points.shift();
+    return { routes: new Map(candidates.slice(0, this.options.maxRoutes).map(([key, point]) => [key, point])), counts };
   }
 
-  /** The sample times, oldest first. */
-  times(): number[] {
-    return this.points.map((p) => p.time);
+  /** The sample times, oldest first, then `extra`'s. */
+  times(extra?: Sample): number[] {
+    const times = this.points.map((p) => p.time);
+    if (extra !== undefined) times.push(extra.time);
+    return times;
   }
 
   /** Keys of the routes with a point in the latest sample, the busiest first. */
@@ -105,10 +116,10 @@ export class RouteHistory {
     return [...(this.points[this.points.length - 1]?.routes.keys() ?? [])];
   }
 
-  /** One route's series over the kept samples. */
-  series(key: string): RouteSeries {
+  /** One route's series over the kept samples, then `extra`. */
+  series(key: string, extra?: Sample): RouteSeries {
     const out: RouteSeries = { rate: [], errorRate: [], p50: [], p95: [], p99: [] };
-    for (const { routes } of this.points) {
+    for (const { routes } of extra === undefined ? this.points : [...this.points, extra]) {
       const p = routes.get(key);
       out.rate.push(p === undefined ? null : Math.round(p.rate * 1000) / 1000);
       out.errorRate.push(p?.errorRate ?? null);

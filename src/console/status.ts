@@ -91,9 +91,10 @@ export async function consoleStatus(deps: {
 }): Promise<ConsoleStatus> {
   const { views, history, now } = deps;
   const snapshot = views.snapshot?.();
+  const present = history.preview(now);
   const routes: StatusRoute[] = (snapshot?.routes ?? []).map((r) => {
     const key = routeKey(r.method, r.route);
-    return { key, method: r.method, route: r.route, count: r.count, errorRate: r.errorRate, p50: r.p50, p95: r.p95, p99: r.p99, history: history.series(key) };
+    return { key, method: r.method, route: r.route, count: r.count, errorRate: r.errorRate, p50: r.p50, p95: r.p95, p99: r.p99, history: history.series(key, present) };
   });
   // The busiest first, as on the charts.
   routes.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
@@ -108,7 +109,7 @@ export async function consoleStatus(deps: {
     service: snapshot?.service,
     time: now,
     windowSeconds: snapshot?.windowSeconds,
-    sampleTimes: history.times(),
+    sampleTimes: history.times(present),
     routes,
     inFlight: views.inFlight?.(MAX_IN_FLIGHT) ?? null,
     recentErrors: recentErrors(deps.store),

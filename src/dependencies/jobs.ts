@@ -97,7 +97,8 @@ export function buildJobHelpers(ctx: DependencyContext & { readonly registry: Re
         const willRetry = error !== undefined && maxAttempts !== undefined && attempt < maxAttempts;
         const outcome = error === undefined ? 'completed' : willRetry ? 'retried' : 'failed';
         duration.observe({ job_name: jobName, outcome, error_type: error === undefined ? '' : errorTypes.label(errorType(error)) }, durationMs / 1000);
-        ctx.store.record('job', durationMs, { job: jobName, outcome });
+        // `job_name`, not `job`: Prometheus sets `job` on every scraped series and would rename this one `exported_job`.
+        ctx.store.record('job', durationMs, { job_name: jobName, outcome });
         // The end lines are written in the job's context even when its promise settles elsewhere.
         runWithContext(context, () => {
           const fields = { durationMs: roundMs(durationMs), outcome };

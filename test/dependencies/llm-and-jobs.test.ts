@@ -618,7 +618,7 @@ describe('obs.jobs.run', () => {
     expect(await sampleValue(obs, metric, `${metric}_count`, { job_name: 'mail', outcome: 'failed', error_type: 'TypeError' })).toBe(1);
     expect(await sampleValue(obs, metric, `${metric}_count`, { job_name: 'mail', outcome: 'completed', error_type: '' })).toBe(1);
     expect(await sampleValue(obs, metric, `${metric}_bucket`, { job_name: 'mail', outcome: 'completed', error_type: '', le: '3600' })).toBe(1);
-    expect(obs.metrics.stats('job', { job: 'mail', outcome: 'retried' })?.count).toBe(2);
+    expect(obs.metrics.stats('job', { job_name: 'mail', outcome: 'retried' })?.count).toBe(2);
   });
 
   test('jobs_active counts runs in progress and is back to 0 after success, sync throw and rejection', async () => {

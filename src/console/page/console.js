@@ -24,7 +24,8 @@
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function fmt(n, digits) { return n === null || n === undefined ? '–' : Number(n).toFixed(digits === undefined ? 1 : digits); }
   function pct(r) { return r === null || r === undefined ? '–' : (r * 100).toFixed(r > 0 && r < 0.01 ? 2 : 1) + '%'; }
-  function bytes(n) { return n === null || n === undefined ? '–' : (n / 1048576).toFixed(1) + ' MiB'; }
+  function bytes(n) { return n === null || n === undefined ? '–' : n < 1048576 ? Math.round(n / 1024) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
+  function usd(n) { return '$' + (n >= 0.01 ? n.toFixed(2) : n.toPrecision(3)); }
   function time(ms) { var d = new Date(ms); return isNaN(d) ? '' : d.toISOString().replace('T', ' ').slice(0, 23); }
 
   function Unauthorised() {}
@@ -195,7 +196,7 @@
       tiles.appendChild(tile('Memory (RSS)', bytes(s.process.rss), false));
       tiles.appendChild(tile('Heap used', bytes(s.process.heapUsed) + ' of ' + bytes(s.process.heapTotal), false));
       tiles.appendChild(tile('Event-loop delay p99', fmt(s.process.eventLoopDelay.p99, 2) + ' ms', s.process.eventLoopDelay.p99 > 100));
-      tiles.appendChild(tile('Uptime', Math.round(s.process.uptimeSeconds / 60) + ' min', false));
+      tiles.appendChild(tile('Uptime', (s.process.uptimeSeconds < 120 ? Math.round(s.process.uptimeSeconds) + ' s' : Math.round(s.process.uptimeSeconds / 60) + ' min'), false));
     }
     tiles.appendChild(tile('Lines kept', s.buffer.records + ' (' + bytes(s.buffer.bytes) + ')', false));
 
@@ -243,7 +244,7 @@
       return row([c.cache, { text: c.hits, className: 'num' }, { text: c.misses, className: 'num' }, { text: total ? pct(c.hits / total) : '–', className: 'num' }, { text: c.errors, className: 'num' }]);
     }), 'No cache lookups counted.', 5);
     fill($('costs'), (deps.llmCost || []).map(function (c) {
-      return row([c.provider, c.model, { text: '$' + c.usd.toFixed(4), className: 'num' }]);
+      return row([c.provider, c.model, { text: usd(c.usd), className: 'num' }]);
     }), 'No LLM cost counted.', 3);
   }
 
