@@ -147,7 +147,8 @@ await check('grafana', 90_000, async () => {
   console.log(`${DASHBOARD}: ${panels.length} panels, ${panels.reduce((n, p) => n + (p.targets?.length ?? 0), 0)} targets, structure ${structure.length === 0 ? 'ok' : `${structure.length} problems`}`);
 
   const dir = tempDir('grafana');
-  const app = await startExampleApp({ SERVICE_NAME: JOB, SLOW_REQUEST_MS: String(SLOW_REQUEST_MS) });
+  // With the console on, so that its counters are scraped too.
+  const app = await startExampleApp({ SERVICE_NAME: JOB, SLOW_REQUEST_MS: String(SLOW_REQUEST_MS), CONSOLE_TOKEN: 'grafana-check-token-0123456789' });
   const port = await freePort();
   writeFileSync(
     join(dir, 'prometheus.yml'),
