@@ -132,6 +132,12 @@ for (const r of rows) {
   verdicts.push([`${current.variant}: CPU/request <= 1.03x the same variant of the baseline build`, ratio <= 1.03, `${fmt(ratio, 3)}x (added ${fmt(current.cpuUsPerRequest - byName.bare.cpuUsPerRequest, 1)} µs vs ${fmt(r.cpuUsPerRequest - byName.bare.cpuUsPerRequest, 1)} µs)`]);
 }
 console.log('\nVerdicts:');
+if (byName.fullConsole && byName.full) {
+  // What turning the console on adds, against the same suite with it off, as ratios to bare from the same rounds.
+  const ratio = byName.fullConsole.cpuRatioToBare / byName.full.cpuRatioToBare;
+  const added = byName.fullConsole.cpuUsPerRequest - byName.full.cpuUsPerRequest;
+  verdicts.push(['console on: CPU/request <= 1.10x the full suite with it off', ratio <= 1.1, `${fmt(ratio, 3)}x (${fmt(added, 1)} µs added per request of one line)`]);
+}
 for (const [what, ok, value] of verdicts) console.log(`  ${ok ? 'PASS' : 'MISS'}  ${what}: ${value}`);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const file = join(root, 'bench/results', `http-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

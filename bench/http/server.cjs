@@ -37,6 +37,15 @@ switch (variant) {
     app.use(obs.errorHandler);
     break;
   }
+  case 'fullConsole': {
+    // The full suite with the operator console on: every line is also kept, parsed for its filter fields.
+    obs = lib.createObservability({ serviceName: 'bench', logFile, console: { token: 'bench-console-token-0123456789' } });
+    app.use(obs.middleware);
+    app.use(obs.router);
+    route(app);
+    app.use(obs.errorHandler);
+    break;
+  }
   case 'fullGzip': {
     // The full suite writing to its rotating file, rotated files compressed.
     obs = lib.createObservability({ serviceName: 'bench', logFile, logRotation: { compress: true } });

@@ -23,7 +23,7 @@ export interface ConsoleSettings {
   readonly maxRecords?: number;
   /** Bytes of recent lines kept in memory, 64 KiB to 1 GiB. Default `8388608` (8 MiB). */
   readonly maxBytes?: number;
-  /** A longer line is kept cut to its level, time, message and ids, 1 KiB to 1 MiB. Default `16384`. */
+  /** A longer line is kept with its long strings cut (or only its ids), 1 KiB to 1 MiB. Default `16384`. */
   readonly maxLineBytes?: number;
 }
 

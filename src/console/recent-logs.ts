@@ -13,7 +13,7 @@ export interface RecentLogsOptions {
   readonly maxRecords: number;
   /** Memory the kept lines may hold, estimated per line as {@link recordBytes} gives. */
   readonly maxBytes: number;
-  /** A longer line is kept cut to its level, time, message and ids, with `truncated: true`. */
+  /** A longer line is kept with its long strings cut (or, failing that, only its level, time, message and ids), with `truncated: true`. */
   readonly maxLineBytes: number;
 }
 
@@ -85,6 +85,55 @@ function text(value: unknown): string | undefined {
   return s !== undefined && s.length > MAX_FIELD_CHARS ? s.slice(0, MAX_FIELD_CHARS) : s;
 }
 
+/** Longest strings a cut line keeps, tried in turn until the line fits. */
+const CUT_STRING_CHARS = [1024, 256, 64] as const;
+/** Keys of an object and items of an array a cut line keeps. */
+const CUT_KEYS = 64;
+const CUT_ITEMS = 20;
+const CUT_DEPTH = 6;
+
+/** `value` with every string longer than `chars` cut (marked with `…`), objects and arrays bounded. */
+function shortened(value: unknown, chars: number, depth: number): unknown {
+  if (typeof value === 'string') return value.length > chars ? `${value.slice(0, chars)}…` : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= CUT_DEPTH) return '[…]';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, CUT_ITEMS).map((v) => shortened(v, chars, depth + 1));
+    if (value.length > CUT_ITEMS) items.push(`[… ${value.length - CUT_ITEMS} more]`);
+    return items;
+  }
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [key, v] of Object.entries(value)) {
+    if (n++ === CUT_KEYS) break;
+    out[key.length > 256 ? `${key.slice(0, 256)}…` : key] = shortened(v, chars, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * A line longer than `maxLineBytes`, made to fit: every field kept with long strings cut (to 1024, then 256, then
+ * 64 characters), so that `req`, `res` and `err` stay readable; failing that, only its level, time, message and
+ * ids. Either way with `truncated: true`.
+ */
+function cutLine(parsed: Record<string, unknown>, maxLineBytes: number): string {
+  for (const chars of CUT_STRING_CHARS) {
+    const cut = shortened(parsed, chars, 0) as Record<string, unknown>;
+    cut.truncated = true;
+    const text = JSON.stringify(cut);
+    if (Buffer.byteLength(text) <= maxLineBytes) return text;
+  }
+  return JSON.stringify({
+    level: typeof parsed.level === 'number' ? parsed.level : text(parsed.level),
+    time: typeof parsed.time === 'number' ? parsed.time : text(parsed.time),
+    msg: typeof parsed.msg === 'string' ? parsed.msg.slice(0, 1024) : undefined,
+    reqId: text(parsed.reqId),
+    channel: text(parsed.channel),
+    module: text(parsed.module),
+    truncated: true,
+  });
+}
+
 /** A level label or number as pino's number, or undefined for anything else. */
 export function levelNumber(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100) return value;
@@ -127,18 +176,7 @@ export class RecentLogs {
     } catch {
       return undefined;
     }
-    let kept = body;
-    if (Buffer.byteLength(body) > this.options.maxLineBytes) {
-      kept = JSON.stringify({
-        level: typeof parsed.level === 'number' ? parsed.level : text(parsed.level),
-        time: typeof parsed.time === 'number' ? parsed.time : text(parsed.time),
-        msg: typeof parsed.msg === 'string' ? parsed.msg.slice(0, 1024) : undefined,
-        reqId: text(parsed.reqId),
-        channel: text(parsed.channel),
-        module: text(parsed.module),
-        truncated: true,
-      });
-    }
+    const kept = Buffer.byteLength(body) > this.options.maxLineBytes ? cutLine(parsed, this.options.maxLineBytes) : body;
     const req = parsed.req as Record<string, unknown> | undefined;
     const res = parsed.res as Record<string, unknown> | undefined;
     const time = typeof parsed.time === 'string' ? Date.parse(parsed.time) : typeof parsed.time === 'number' ? parsed.time : Number.NaN;

@@ -91,13 +91,21 @@ describe('RecentLogs', () => {
     }
   });
 
-  test('fields read from the line; a long line is cut to its ids; text that is not a JSON object is refused', () => {
+  test('fields read from the line; a long line keeps its fields with long strings cut, or only its ids; text that is not a JSON object is refused', () => {
     const store = new RecentLogs({ maxRecords: 10, maxBytes: 100_000, maxLineBytes: 200 });
     const r = store.add(JSON.stringify({ level: 'warn', time: '2026-12-02T00:00:00.000Z', reqId: 'a', userId: 'u7', req: { route: '/x' }, res: { statusCode: 503 }, msg: 'm' }))!;
     expect(r).toMatchObject({ seq: 1, level: 40, reqId: 'a', userId: 'u7', route: '/x', status: 503, time: Date.parse('2026-12-02T00:00:00.000Z') });
     const long = store.add(JSON.stringify({ level: 'error', time: 1, reqId: 'b', msg: 'big', blob: 'x'.repeat(1000) }))!;
-    expect(JSON.parse(long.text)).toEqual({ level: 'error', time: 1, reqId: 'b', msg: 'big', truncated: true });
+    expect(JSON.parse(long.text)).toEqual({ level: 'error', time: 1, reqId: 'b', msg: 'big', blob: `${'x'.repeat(64)}…`, truncated: true });
     expect(Buffer.byteLength(long.text)).toBeLessThanOrEqual(200);
+    // req, res and err stay readable: only their long strings are cut.
+    const wide = new RecentLogs({ maxRecords: 10, maxBytes: 100_000, maxLineBytes: 2048 });
+    const withErr = wide.add(JSON.stringify({ level: 50, time: 3, reqId: 'c', req: { method: 'GET', url: '/u' }, res: { statusCode: 500 }, err: { type: 'Error', message: 'boom', stack: 's'.repeat(5000) }, msg: 'failed' }))!;
+    expect(JSON.parse(withErr.text)).toEqual({ level: 50, time: 3, reqId: 'c', req: { method: 'GET', url: '/u' }, res: { statusCode: 500 }, err: { type: 'Error', message: 'boom', stack: `${'s'.repeat(1024)}…` }, msg: 'failed', truncated: true });
+    expect(withErr.status).toBe(500);
+    // So many fields that even cut they do not fit: only the ids are kept.
+    const many = wide.add(JSON.stringify({ level: 30, time: 4, reqId: 'd', msg: 'many', ...Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, 'v'.repeat(100)])) }))!;
+    expect(JSON.parse(many.text)).toEqual({ level: 30, time: 4, reqId: 'd', msg: 'many', truncated: true });
     // Fields of a cut line are cut too: a long id cannot hold the memory the cut was for.
     const huge = store.add(JSON.stringify({ level: 'info', time: 2, reqId: 'r'.repeat(100_000), userId: 'u'.repeat(100_000), msg: 'x' }))!;
     expect(huge.text.length).toBeLessThan(1000);
