@@ -76,9 +76,17 @@ export class RouteHistory {
     if (this.points.length > this.options.samples) this.points.shift();
   }
 
-  /** The point `now` would give, without keeping it: the last point of the charts, so they show the present. */
+  /**
+   * The point `now` would give, without keeping it: the last point of the charts, so they show the present. Within
+   * a second of the last sample its rates are that sample's (a rate over a few ms would be noise).
+   */
   preview(now: number): Sample {
-    return { time: now, routes: this.read(now).routes };
+    const routes = this.read(now).routes;
+    const last = this.points[this.points.length - 1];
+    if (last !== undefined && now - last.time < 1000) {
+      for (const [key, point] of routes) routes.set(key, { ...point, rate: last.routes.get(key)?.rate ?? 0 });
+    }
+    return { time: now, routes };
   }
 
   private read(now: number): { routes: Map<string, RoutePoint>; counts: Map<string, number> } {

@@ -160,6 +160,11 @@ export class RecentLogs {
     return this.count;
   }
 
+  /** The `seq` of the newest line added (0 before any). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
   /** Bytes of line text kept now. */
   get sizeBytes(): number {
     return this.bytes;
@@ -237,6 +242,11 @@ export class RecentLogs {
       textBytes += r.text.length;
     }
     return { records, nextCursor: undefined };
+  }
+
+  /** Every record, newest first. */
+  *newestFirst(): IterableIterator<RecentRecord> {
+    for (let i = this.count - 1; i >= 0; i--) yield this.ring[(this.head + i) % this.options.maxRecords]!;
   }
 
   /** Every record, oldest first. */

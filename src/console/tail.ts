@@ -11,7 +11,10 @@ import { matches, type RecentLogs, type RecentLogsFilter, type RecentRecord } fr
 export interface LiveTailOptions {
   /** Clients connected at once; more get 503. */
   readonly maxClients: number;
-  /** Unsent bytes a client may hold before it is dropped. */
+  /**
+   * Unsent bytes a client may hold from earlier sends before it is dropped; also the most one send gives a client
+   * (past it, its lines of that send are skipped and it is told how many).
+   */
   readonly maxBufferedBytes: number;
   /** How often lines are sent out, in ms. */
   readonly flushMs: number;
@@ -19,6 +22,8 @@ export interface LiveTailOptions {
   readonly heartbeatMs: number;
   /** Lines held between two sends; past it, lines are skipped and the clients are told how many. */
   readonly maxPending: number;
+  /** Characters of lines held between two sends, likewise. */
+  readonly maxPendingChars: number;
   /** Lines sent on reconnection (`Last-Event-ID`), at most. */
   readonly maxReplay: number;
 }
@@ -29,6 +34,7 @@ export const LIVE_TAIL_DEFAULTS: LiveTailOptions = Object.freeze({
   flushMs: 250,
   heartbeatMs: 15_000,
   maxPending: 5000,
+  maxPendingChars: 4 * 1024 * 1024,
   maxReplay: 1000,
 });
 
@@ -36,6 +42,8 @@ interface TailClient {
   readonly res: ServerResponse;
   readonly filter: RecentLogsFilter;
   readonly needle: string | undefined;
+  /** Lines up to this one were written before the client connected (or replayed to it): not sent again. */
+  readonly after: number;
   lastWrite: number;
 }
 
@@ -54,6 +62,7 @@ function event(record: RecentRecord): string {
 export class LiveTail {
   private readonly clients = new Set<TailClient>();
   private pending: RecentRecord[] = [];
+  private pendingChars = 0;
   private skipped = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -74,8 +83,10 @@ export class LiveTail {
   /** Takes one line just kept (called for every written line: O(1), nothing when no client listens). */
   offer(record: RecentRecord): void {
     if (this.clients.size === 0) return;
-    if (this.pending.length < this.options.maxPending) this.pending.push(record);
-    else this.skipped++;
+    if (this.pending.length < this.options.maxPending && this.pendingChars + record.text.length <= this.options.maxPendingChars) {
+      this.pending.push(record);
+      this.pendingChars += record.text.length;
+    } else this.skipped++;
   }
 
   /**
@@ -99,15 +110,22 @@ export class LiveTail {
       res.end();
       return false;
     }
-    const client: TailClient = { res, filter, needle: filter.text?.toLowerCase(), lastWrite: Date.now() };
+    const client: TailClient = { res, filter, needle: filter.text?.toLowerCase(), after: this.store.lastSeq, lastWrite: Date.now() };
     let head = 'retry: 2000\n: connected\n\n';
     const last = /^\d{1,16}$/.test(String(req.headers['last-event-id'] ?? '')) ? Number(req.headers['last-event-id']) : undefined;
     if (last !== undefined) {
-      const replay: RecentRecord[] = [];
-      for (const record of this.store) {
-        if (record.seq > last && matches(record, filter, client.needle)) replay.push(record);
+      // The newest kept lines after `last`, at most maxReplay and about maxBufferedBytes, sent oldest first.
+      const replay: string[] = [];
+      let chars = 0;
+      for (const record of this.store.newestFirst()) {
+        if (record.seq <= last || replay.length === this.options.maxReplay) break;
+        if (!matches(record, filter, client.needle)) continue;
+        const text = event(record);
+        if (chars + text.length > this.options.maxBufferedBytes) break;
+        replay.push(text);
+        chars += text.length;
       }
-      for (const record of replay.slice(-this.options.maxReplay)) head += event(record);
+      head += replay.reverse().join('');
     }
     res.write(head);
     this.clients.add(client);
@@ -124,18 +142,29 @@ export class LiveTail {
     const lines = this.pending;
     const skipped = this.skipped;
     this.pending = [];
+    this.pendingChars = 0;
     this.skipped = 0;
     this.skippedTotal += skipped;
+    const { maxBufferedBytes } = this.options;
     for (const client of this.clients) {
-      let chunk = '';
-      if (skipped > 0) chunk += `event: skipped\ndata: {"lines":${skipped}}\n\n`;
-      for (const record of lines) if (matches(record, client.filter, client.needle)) chunk += event(record);
-      if (chunk === '' && now - client.lastWrite >= this.options.heartbeatMs) chunk = ': keep-alive\n\n';
-      if (chunk === '') continue;
-      if (client.res.writableLength + chunk.length > this.options.maxBufferedBytes) {
+      // Bytes still unsent from earlier sends: a client that reads has none left by now.
+      if (client.res.writableLength > maxBufferedBytes) {
         this.drop(client);
         continue;
       }
+      let chunk = '';
+      let over = 0;
+      for (const record of lines) {
+        if (record.seq <= client.after || !matches(record, client.filter, client.needle)) continue;
+        // One send gives a client at most maxBufferedBytes (about: counted in characters); the rest of a burst is
+        // skipped for it and told, still found by the search.
+        if (chunk.length + record.text.length > maxBufferedBytes) over++;
+        else chunk += event(record);
+      }
+      // The notice comes first, before the lines of its send.
+      if (skipped + over > 0) chunk = `event: skipped\ndata: {"lines":${skipped + over}}\n\n${chunk}`;
+      if (chunk === '' && now - client.lastWrite >= this.options.heartbeatMs) chunk = ': keep-alive\n\n';
+      if (chunk === '') continue;
       client.lastWrite = now;
       client.res.write(chunk);
     }
@@ -159,6 +188,7 @@ export class LiveTail {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.pending = [];
+    this.pendingChars = 0;
     this.skipped = 0;
   }
 

@@ -13,6 +13,7 @@
   var nextCursor = null;
   var lastQuery = '';
   var tail = null;
+  var tailLastId = null;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
@@ -338,9 +339,9 @@
     tail = null;
     $('tail-toggle').textContent = 'Start';
   }
-  async function runTail(params, controller, lastId) {
+  async function runTail(params, controller) {
     var headers = { accept: 'text/event-stream' };
-    if (lastId) headers['last-event-id'] = lastId;
+    if (tailLastId) headers['last-event-id'] = tailLastId;
     var res = await api('/api/tail?' + params.toString(), { headers: headers, signal: controller.signal });
     if (!res.ok) {
       var body = await res.json().catch(function () { return {}; });
@@ -352,7 +353,7 @@
     var buffer = '';
     for (;;) {
       var chunk = await reader.read();
-      if (chunk.done) return lastId;
+      if (chunk.done) return;
       buffer += decoder.decode(chunk.value, { stream: true });
       var end;
       while ((end = buffer.indexOf('\n\n')) !== -1) {
@@ -366,7 +367,7 @@
         });
         if (type === 'skipped') { $('tail-meta').textContent = 'Lines were skipped in a burst: ' + JSON.parse(data).lines + ' (search the logs for them).'; continue; }
         if (!data) continue;
-        if (id) lastId = id;
+        if (id) tailLastId = id;
         var list = $('tail');
         list.insertBefore(lineItem(JSON.parse(data), id), list.firstChild);
         while (list.children.length > MAX_TAIL_LINES) list.removeChild(list.lastChild);
@@ -380,10 +381,10 @@
     tail = controller;
     $('tail-toggle').textContent = 'Stop';
     var params = formQuery($('tail-form'));
-    var lastId = null;
+    tailLastId = null;
     while (tail === controller) {
       try {
-        lastId = await runTail(params, controller, lastId);
+        await runTail(params, controller);
         $('tail-meta').textContent = 'The stream ended; reconnecting…';
       } catch (err) {
         if (err instanceof Unauthorised || controller.signal.aborted) return;
