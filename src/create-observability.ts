@@ -226,8 +226,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     ...members,
     router: createMonitoringRouter({
       routes: hooks.routes,
-      markMonitoring: (req) => {
-        for (let i = 0; i < monitoring.length; i++) monitoring[i]!(req);
+      markMonitoring: (req, neverObserved) => {
+        for (let i = 0; i < monitoring.length; i++) monitoring[i]!(req, neverObserved);
       },
     }),
     ...kernelMembers(kernel),

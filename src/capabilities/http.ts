@@ -186,8 +186,8 @@ export const httpCapability = defineCapability({
     }
 
     const observeMonitoringRoutes = resolved.metrics.observeMonitoringRoutes;
-    hooks.monitoringRequest.push((req) => {
-      if (observeMonitoringRoutes) return;
+    hooks.monitoringRequest.push((req, neverObserved) => {
+      if (observeMonitoringRoutes && !neverObserved) return;
       const state = stateOf(req);
       state.monitoring = true;
       if (state.inFlight) {

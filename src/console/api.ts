@@ -5,7 +5,7 @@ import type { MonitoringHandler } from '../router/create-router';
 import type { Views } from '../kernel/views';
 import type { ErrorRates } from './error-rates';
 import type { RouteHistory } from './history';
-import { consoleStatus } from './status';
+import { consoleStatus, sharedHealth } from './status';
 import type { LiveTail } from './tail';
 import { levelNumber, type RecentLogs, type RecentLogsFilter } from './recent-logs';
 
@@ -26,6 +26,9 @@ export interface ConsoleApiDeps {
   /** Told of each request refused for want of a valid token. */
   readonly refused: (req: IncomingMessage) => void;
 }
+
+/** How long the status reuses a health report: the page's refresh interval. */
+const HEALTH_REUSE_MS = 5000;
 
 /** A query parameter that cannot be taken: answered 400 with its name. */
 class BadQuery extends Error {}
@@ -105,6 +108,7 @@ function top(counts: Map<string, number>): Record<string, number> {
 /** The console's JSON API: `logs` (search and export) and `stats`, behind the console's bearer token. */
 export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler; stats: MonitoringHandler; tail: MonitoringHandler; status: MonitoringHandler } {
   const authorised = bearerCheck(deps.token);
+  const health = sharedHealth(deps.views.health, HEALTH_REUSE_MS, deps.now);
   const denied = (req: IncomingMessage, res: ServerResponse): boolean => {
     res.setHeader('cache-control', 'no-store');
     if (authorised(req)) return false;
@@ -179,7 +183,7 @@ export function buildConsoleApi(deps: ConsoleApiDeps): { logs: MonitoringHandler
     if (denied(req, res)) return;
     const query = queryOf(req, res, NO_PARAMETERS);
     if (query === undefined) return;
-    const status = await consoleStatus({ views: deps.views, store: deps.store, rates: deps.rates, history: deps.history, now: deps.now() });
+    const status = await consoleStatus({ views: deps.views, health, store: deps.store, rates: deps.rates, history: deps.history, now: deps.now() });
     if (!res.writableEnded) sendJson(req, res, 200, status);
   }
 

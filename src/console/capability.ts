@@ -6,6 +6,7 @@ import { ObservabilityError } from '../errors/obs-error';
 import { defineCapability } from '../kernel/capability';
 import { assertHeaderToken } from '../metrics/metrics-options';
 import { isPlainObjectAnyRealm } from '../util/plain-object';
+import type { MonitoringHandler } from '../router/create-router';
 import { buildConsoleApi } from './api';
 import { ErrorRates } from './error-rates';
 import { RouteHistory } from './history';
@@ -15,7 +16,7 @@ import { LIVE_TAIL_DEFAULTS, LiveTail } from './tail';
 
 /** The operator console: `true` (with `CONSOLE_TOKEN`) or its settings. */
 export interface ConsoleSettings {
-  /** Bearer token every console request must carry; at least 16 visible ASCII characters. Default: `CONSOLE_TOKEN`. */
+  /** Bearer token every console request must carry: at least 16 visible ASCII characters, 8 of them distinct, not a placeholder (`change-me`, `example`). Default: `CONSOLE_TOKEN`. */
   readonly token?: string;
   /** Where the console is served on `obs.router`. Default `'/console'`. */
   readonly path?: string;
@@ -91,6 +92,14 @@ export const consoleCapability = defineCapability({
         fromEnv ? 'CONSOLE_TOKEN' : 'console.token',
       );
     }
+    // A placeholder copied from an example, or a token of few distinct characters, is guessed as easily as none.
+    if (new Set(token).size < 8 || /change-?me|example|placeholder/i.test(token)) {
+      throw new ObservabilityError(
+        fromEnv ? 'OBS_ERR_ENV_INVALID_VALUE' : 'OBS_ERR_OPTIONS_INVALID_VALUE',
+        `${fromEnv ? 'CONSOLE_TOKEN' : 'option "console.token"'} looks like a placeholder or has fewer than 8 distinct characters: use a random one, e.g. \`openssl rand -hex 24\` (the value is not shown)`,
+        fromEnv ? 'CONSOLE_TOKEN' : 'console.token',
+      );
+    }
     return Object.freeze({
       token,
       path: (settings.path ?? CONSOLE_DEFAULTS.path).toLowerCase(),
@@ -137,8 +146,11 @@ export const consoleCapability = defineCapability({
       security.warn({ ip: req.socket?.remoteAddress, path: resolved.path }, 'console request refused: no valid bearer token');
     };
     const api = buildConsoleApi({ token: resolved.token, store, rates, tail, history, views: hooks.views, limits: resolved, now: Date.now, refused });
-    for (const name of API_ROUTES) hooks.routes[`${resolved.path}/api/${name}`] = api[name];
-    hooks.routes[resolved.path] = pageHandler(buildConsolePage());
+    // The console's own requests are never observed, even with observeMonitoringRoutes: a tail is a stream that
+    // would count as a hung request, and each refresh would log a line into the buffer it shows.
+    const unobserved = (handler: MonitoringHandler): MonitoringHandler => Object.assign(handler, { neverObserved: true });
+    for (const name of API_ROUTES) hooks.routes[`${resolved.path}/api/${name}`] = unobserved(api[name]);
+    hooks.routes[resolved.path] = unobserved(pageHandler(buildConsolePage()));
     return {};
   },
 });

@@ -256,7 +256,7 @@ export class RecentLogs {
 }
 
 /** Whether `r` passes every filter given. */
-export function matches(r: RecentRecord, filter: RecentLogsFilter, needle = filter.text?.toLowerCase()): boolean {
+export function matches(r: RecentRecord, filter: RecentLogsFilter, needle = filter.text?.toLowerCase(), lowerText?: (r: RecentRecord) => string): boolean {
   if (filter.minLevel !== undefined && r.level < filter.minLevel) return false;
   if (filter.channel !== undefined && r.channel !== filter.channel) return false;
   if (filter.module !== undefined && r.module !== filter.module) return false;
@@ -266,6 +266,6 @@ export function matches(r: RecentRecord, filter: RecentLogsFilter, needle = filt
   if (filter.userId !== undefined && r.userId !== filter.userId) return false;
   if (filter.from !== undefined && r.time < filter.from) return false;
   if (filter.to !== undefined && r.time >= filter.to) return false;
-  if (needle !== undefined && needle !== '' && !r.text.toLowerCase().includes(needle)) return false;
+  if (needle !== undefined && needle !== '' && !(lowerText === undefined ? r.text.toLowerCase() : lowerText(r)).includes(needle)) return false;
   return true;
 }

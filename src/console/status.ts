@@ -10,6 +10,8 @@ import type { ErrorRate, ErrorRates } from './error-rates';
 import { routeKey, type RouteHistory, type RouteSeries } from './history';
 import type { RecentLogs } from './recent-logs';
 
+/** Routes listed, the busiest first (the ones the history charts). */
+const MAX_ROUTES = 50;
 /** Requests in flight listed at most, the oldest first. */
 const MAX_IN_FLIGHT = 100;
 /** Error lines listed at most, the newest first. */
@@ -51,7 +53,10 @@ export interface ConsoleStatus {
   readonly time: number;
   readonly windowSeconds: number | undefined;
   readonly sampleTimes: number[];
+  /** The busiest 50 routes of the window. */
   readonly routes: StatusRoute[];
+  /** Routes with requests in the window, listed or not. */
+  readonly routesTotal: number;
   readonly inFlight: InFlightView | null;
   readonly recentErrors: RecentError[];
   readonly errorRate: { readonly '1m': ErrorRate; readonly '5m': ErrorRate; readonly '15m': ErrorRate };
@@ -82,8 +87,24 @@ function recentErrors(store: RecentLogs): RecentError[] {
   });
 }
 
+/**
+ * The health report for the status, reused for `ms`: every open page refreshes every 5 s, and without
+ * `healthCacheMs` each refresh would run every check (a database ping, a provider call) again.
+ */
+export function sharedHealth(run: (() => Promise<HealthReport>) | undefined, ms: number, now: () => number): (() => Promise<HealthReport>) | undefined {
+  if (run === undefined) return undefined;
+  let last: { at: number; report: Promise<HealthReport> } | undefined;
+  return () => {
+    const t = now();
+    if (last === undefined || t - last.at >= ms) last = { at: t, report: run() };
+    return last.report;
+  };
+}
+
 export async function consoleStatus(deps: {
   readonly views: Views;
+  /** The health report, as the console reads it (see {@link sharedHealth}). */
+  readonly health: (() => Promise<HealthReport>) | undefined;
   readonly store: RecentLogs;
   readonly rates: ErrorRates;
   readonly history: RouteHistory;
@@ -92,17 +113,18 @@ export async function consoleStatus(deps: {
   const { views, history, now } = deps;
   const snapshot = views.snapshot?.();
   const present = history.preview(now);
-  const routes: StatusRoute[] = (snapshot?.routes ?? []).map((r) => {
+  // The busiest first, as on the charts; only those get their history.
+  const inWindow = (snapshot?.routes ?? []).filter((r) => r.count > 0);
+  const busiest = [...inWindow].sort((a, b) => b.count - a.count || (routeKey(a.method, a.route) < routeKey(b.method, b.route) ? -1 : 1)).slice(0, MAX_ROUTES);
+  const routes: StatusRoute[] = busiest.map((r) => {
     const key = routeKey(r.method, r.route);
     return { key, method: r.method, route: r.route, count: r.count, errorRate: r.errorRate, p50: r.p50, p95: r.p95, p99: r.p99, history: history.series(key, present) };
   });
-  // The busiest first, as on the charts.
-  routes.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
   const series = (snapshot?.series ?? [])
     .filter((s) => DEPENDENCY_SERIES[s.name] !== undefined)
     .map((s) => ({ kind: DEPENDENCY_SERIES[s.name]!, labels: s.labels, count: s.count, p50: s.p50, p95: s.p95, p99: s.p99 }));
   const [health, counters] = await Promise.all([
-    views.health?.().catch(() => null) ?? Promise.resolve(null),
+    deps.health?.().catch(() => null) ?? Promise.resolve(null),
     views.dependencies?.().catch(() => undefined) ?? Promise.resolve(undefined),
   ]);
   return {
@@ -111,6 +133,7 @@ export async function consoleStatus(deps: {
     windowSeconds: snapshot?.windowSeconds,
     sampleTimes: history.times(present),
     routes,
+    routesTotal: inWindow.length,
     inFlight: views.inFlight?.(MAX_IN_FLIGHT) ?? null,
     recentErrors: recentErrors(deps.store),
     errorRate: { '1m': deps.rates.over(1, now), '5m': deps.rates.over(5, now), '15m': deps.rates.over(15, now) },

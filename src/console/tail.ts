@@ -117,14 +117,19 @@ export class LiveTail {
       // The newest kept lines after `last`, at most maxReplay and about maxBufferedBytes, sent oldest first.
       const replay: string[] = [];
       let chars = 0;
+      let left = 0;
       for (const record of this.store.newestFirst()) {
-        if (record.seq <= last || replay.length === this.options.maxReplay) break;
+        if (record.seq <= last) break;
         if (!matches(record, filter, client.needle)) continue;
         const text = event(record);
-        if (chars + text.length > this.options.maxBufferedBytes) break;
-        replay.push(text);
-        chars += text.length;
+        if (left > 0 || replay.length === this.options.maxReplay || chars + text.length > this.options.maxBufferedBytes) left++;
+        else {
+          replay.push(text);
+          chars += text.length;
+        }
       }
+      // Lines after `last` not replayed are told of first, as in a burst: the search still has them.
+      if (left > 0) head += `event: skipped\ndata: {"lines":${left}}\n\n`;
       head += replay.reverse().join('');
     }
     res.write(head);
@@ -146,6 +151,13 @@ export class LiveTail {
     this.skipped = 0;
     this.skippedTotal += skipped;
     const { maxBufferedBytes } = this.options;
+    // Each line is lower-cased once per send for the text filters, not once per client.
+    const lowered = new Map<RecentRecord, string>();
+    const lowerText = (r: RecentRecord): string => {
+      let text = lowered.get(r);
+      if (text === undefined) lowered.set(r, (text = r.text.toLowerCase()));
+      return text;
+    };
     for (const client of this.clients) {
       // Bytes still unsent from earlier sends: a client that reads has none left by now.
       if (client.res.writableLength > maxBufferedBytes) {
@@ -155,7 +167,7 @@ export class LiveTail {
       let chunk = '';
       let over = 0;
       for (const record of lines) {
-        if (record.seq <= client.after || !matches(record, client.filter, client.needle)) continue;
+        if (record.seq <= client.after || !matches(record, client.filter, client.needle, lowerText)) continue;
         // One send gives a client at most maxBufferedBytes (about: counted in characters); the rest of a burst is
         // skipped for it and told, still found by the search.
         if (chunk.length + record.text.length > maxBufferedBytes) over++;

@@ -10,8 +10,11 @@ import type { Views } from './views';
 export interface Hooks {
   /** Run in order, once per request, with its one description, after the HTTP capability's own work. */
   readonly requestComplete: ((done: CompletedRequest) => void)[];
-  /** Run when a monitoring route takes a request that was being observed (it leaves logs and metrics). */
-  readonly monitoringRequest: ((req: IncomingMessage) => void)[];
+  /**
+   * Run when a monitoring route takes a request that was being observed (it leaves logs and metrics, unless
+   * `observeMonitoringRoutes` keeps it; `neverObserved` routes leave them whatever the option).
+   */
+  readonly monitoringRequest: ((req: IncomingMessage, neverObserved: boolean) => void)[];
   /** Routes of `obs.router`, by path. Two capabilities claiming one path is an option conflict. */
   readonly routes: Record<string, MonitoringHandler>;
   /** Run when graceful shutdown starts (responses in flight should ask their clients to close). */

@@ -5,13 +5,16 @@ import { middlewareCalledAsFactory } from '../config/validate-options';
 import type { NextFunction } from '../middleware/types';
 
 /** A monitoring endpoint: the router marks the request as monitoring before calling it. */
-export type MonitoringHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type MonitoringHandler = ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) & {
+  /** Left out of logs and metrics even with `observeMonitoringRoutes` (the console's own requests). */
+  readonly neverObserved?: boolean;
+};
 
 export interface MonitoringRoutes {
   /** Path to handler, e.g. `{ '/metrics': metricsEndpoint }`. Served for GET and HEAD. */
   readonly routes: Readonly<Record<string, MonitoringHandler>>;
   /** Called first for every monitoring request (leaves it out of HTTP logs and metrics). */
-  readonly markMonitoring: (req: IncomingMessage) => void;
+  readonly markMonitoring: (req: IncomingMessage, neverObserved: boolean) => void;
 }
 
 /** A path as Express's default (case-insensitive, non-strict) routing compares it: no query, lower case, no trailing slash. */
@@ -37,7 +40,7 @@ export function createMonitoringRouter({ routes, markMonitoring }: MonitoringRou
   const securityHeaders = helmet();
   for (const [path, handler] of Object.entries(routes)) {
     router.get(path, function monitoringRoute(req: IncomingMessage, res: ServerResponse, next: NextFunction) {
-      markMonitoring(req);
+      markMonitoring(req, handler.neverObserved === true);
       res.setHeader('cache-control', 'no-store');
       securityHeaders(req, res, (err?: unknown) => {
         if (err) {

@@ -182,6 +182,10 @@ describe('console options', () => {
     expect(make({ console: { token: 'short' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: true }, { CONSOLE_TOKEN: 'short' })).toThrow(expect.objectContaining({ code: 'OBS_ERR_ENV_INVALID_VALUE' }));
     expect(make({ console: { token: 'has a space in it 0123' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+    // Placeholders and tokens of few distinct characters are refused too.
+    expect(make({ console: { token: 'aaaaaaaaaaaaaaaaaaaa' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+    expect(make({ console: true }, { CONSOLE_TOKEN: 'change-me-to-a-long-random-token' })).toThrow(expect.objectContaining({ code: 'OBS_ERR_ENV_INVALID_VALUE', message: expect.not.stringContaining('change-me-to') }));
+    expect(make({ console: { token: 'abababab12121212' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: { token: TOKEN, path: 'console' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: { token: TOKEN, maxRecords: 0 } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: { token: TOKEN, tokn: 'x' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_UNKNOWN_KEY' }));

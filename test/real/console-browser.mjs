@@ -111,7 +111,7 @@ await check('console in a browser', 150_000, async () => {
     assert(shown.every((l) => l.reqId === profileId), 'a line of another request is shown');
     const key = (l) => `${l.time}|${l.msg}`;
     assert(JSON.stringify(shown.map(key).sort()) === JSON.stringify(written.map(key).sort()), 'the lines shown are not the lines written');
-    await page.locator('#logs > li').first().locator('summary').click();
+    await page.locator('#logs > li').first().locator('summary > span').first().click();
     await page.locator('#logs-section').screenshot({ path: join(SHOTS, '03-logs-by-request-id.png') });
 
     // 4. A request id in the recent errors opens that request's lines, from the keyboard.
@@ -136,6 +136,13 @@ await check('console in a browser', 150_000, async () => {
     await page.locator(`#tail [data-line-reqid="${probeId}"]`).first().waitFor({ timeout: 2000 });
     const tailMs = Date.now() - sent;
     await page.locator('#tail-section').screenshot({ path: join(SHOTS, '05-live-tail.png') });
+    // Its request id is a button too: it opens that request's lines.
+    await page.locator(`#tail [data-line-reqid="${probeId}"]`).first().click();
+    await page.locator('#request-title', { hasText: probeId }).waitFor();
+    await page.locator('#request-meta', { hasText: 'oldest first' }).waitFor();
+    const probeLines = await page.locator('#request-lines [data-line-reqid]').evaluateAll((els) => els.map((e) => e.getAttribute('data-line-reqid')));
+    assert(probeLines.length > 0 && probeLines.every((id) => id === probeId), 'the tail line\'s request id does not open its lines');
+    await page.keyboard.press('Escape');
     await page.click('#tail-toggle');
 
     // 6. Sign out: everything shown is removed.

@@ -2,11 +2,12 @@
 // The console's status page. Every request carries the token in the Authorization header (never in a URL); the
 // token is kept in this tab's sessionStorage only. Everything from the server is put into the page as text nodes.
 (function () {
-  var TOKEN_KEY = 'express-observability-console-token';
+  var base = location.pathname.replace(/\/+$/, '');
+  // One key per console path: two services behind one origin never get each other's token.
+  var TOKEN_KEY = 'express-observability-console-token:' + base.toLowerCase();
   var REFRESH_MS = 5000;
   var MAX_TAIL_LINES = 500;
   var LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-  var base = location.pathname.replace(/\/+$/, '');
   var token = null;
   var paused = false;
   var timer = null;
@@ -183,7 +184,7 @@
     $('overall').className = 'dot ' + overall;
     $('overall').title = 'health: ' + overall;
     var span = s.sampleTimes.length > 1 ? Math.round((s.sampleTimes[s.sampleTimes.length - 1] - s.sampleTimes[0]) / 1000) : 0;
-    $('span').textContent = span >= 120 ? Math.round(span / 60) + ' min' : span + ' s';
+    $('span').textContent = (span >= 120 ? Math.round(span / 60) + ' min' : span + ' s') + (s.routesTotal > s.routes.length ? '; the busiest ' + s.routes.length + ' of ' + s.routesTotal + ' routes' : '');
 
     var tiles = $('tiles');
     clear(tiles);
@@ -256,11 +257,18 @@
       el('span', { className: 'mono', text: time(typeof line.time === 'number' ? line.time : Date.parse(line.time)) }),
       el('span', { className: 'lvl lvl-' + level, text: LEVELS[level] || String(level) }),
       el('span', { text: line.msg === undefined ? '' : String(line.msg) }),
-      line.reqId ? el('span', { className: 'mono', 'data-line-reqid': String(line.reqId), text: 'reqId ' + line.reqId }) : null,
+      line.reqId ? lineReqId(String(line.reqId)) : null,
       line.req && line.req.route ? el('span', { className: 'mono', text: String(line.req.route) + (line.res ? ' ' + line.res.statusCode : '') }) : null,
     ]);
     var details = el('details', null, [summary, el('pre', { text: JSON.stringify(line, null, 2) })]);
     return el('li', { 'data-seq': String(seq) }, [details]);
+  }
+
+  /** A line's request id: a button that opens the request's lines (without opening or closing the line itself). */
+  function lineReqId(id) {
+    var b = el('button', { type: 'button', className: 'link', 'data-line-reqid': id, title: 'Show the lines of this request', text: 'reqId ' + id });
+    b.addEventListener('click', function (e) { e.preventDefault(); e.stopPropagation(); showRequest(id); });
+    return b;
   }
 
   function formQuery(form) {
@@ -296,15 +304,28 @@
     params.set('format', 'ndjson');
     params.set('limit', '1000');
     try {
-      var res = await api('/api/logs?' + params.toString());
-      var blob = await res.blob();
+      // Page after page, following the cursor, until every matching kept line is in.
+      var parts = [];
+      var lines = 0;
+      for (var cursor = null, pages = 0; pages < 1000; pages++) {
+        if (cursor !== null) params.set('before', cursor);
+        var res = await api('/api/logs?' + params.toString());
+        if (!res.ok) throw new Error('status ' + res.status);
+        var text = await res.text();
+        parts.push(text);
+        lines += text === '' ? 0 : text.split('\n').length - 1;
+        cursor = res.headers.get('x-next-cursor');
+        $('logs-meta').textContent = 'Exporting: ' + lines + ' lines…';
+        if (!cursor) break;
+      }
+      var blob = new Blob(parts, { type: 'application/x-ndjson' });
       var a = el('a', { download: 'logs.ndjson' });
       a.href = URL.createObjectURL(blob);
       document.body.appendChild(a);
       a.click();
       a.remove();
       setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
-      $('logs-meta').textContent = 'Exported the newest ' + (res.headers.get('x-next-cursor') ? '1000 matching lines (more remain)' : 'matching lines');
+      $('logs-meta').textContent = 'Exported ' + lines + ' matching line' + (lines === 1 ? '' : 's') + ', newest first.';
     } catch (err) {
       if (!(err instanceof Unauthorised)) $('logs-meta').textContent = 'Export failed: ' + err.message;
     }
@@ -337,6 +358,7 @@
   function stopTail() {
     if (tail) tail.abort();
     tail = null;
+    tailHidden = false;
     $('tail-toggle').textContent = 'Start';
   }
   async function runTail(params, controller) {
@@ -374,14 +396,17 @@
       }
     }
   }
-  $('tail-form').addEventListener('submit', async function (e) {
+  $('tail-form').addEventListener('submit', function (e) {
     e.preventDefault();
-    if (tail) { stopTail(); $('tail-meta').textContent = 'Stopped.'; return; }
+    if (tail || tailHidden) { tailHidden = false; stopTail(); $('tail-meta').textContent = 'Stopped.'; return; }
+    startTail(false);
+  });
+  async function startTail(resume) {
     var controller = new AbortController();
     tail = controller;
     $('tail-toggle').textContent = 'Stop';
     var params = formQuery($('tail-form'));
-    tailLastId = null;
+    if (!resume) tailLastId = null;
     while (tail === controller) {
       try {
         await runTail(params, controller);
@@ -392,10 +417,22 @@
       }
       await new Promise(function (r) { setTimeout(r, 2000); });
     }
-  });
+  }
   $('tail-clear').addEventListener('click', function () { clear($('tail')); });
 
-  document.addEventListener('visibilitychange', function () { if (!document.hidden && token !== null && !paused) refresh(); });
+  // A hidden tab gives its tail place back (at most 10 streams at once); shown again, it resumes from its last line.
+  var tailHidden = false;
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden && tail) {
+      tailHidden = true;
+      tail.abort();
+      tail = null;
+    } else if (!document.hidden && tailHidden) {
+      tailHidden = false;
+      startTail(true);
+    }
+    if (!document.hidden && token !== null && !paused) refresh();
+  });
 
   var saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved); else showSignIn('');
