@@ -145,7 +145,7 @@ export const consoleCapability = defineCapability({
       lastRefusalLine = now;
       security.warn({ ip: req.socket?.remoteAddress, path: resolved.path }, 'console request refused: no valid bearer token');
     };
-    const api = buildConsoleApi({ token: resolved.token, store, rates, tail, history, views: hooks.views, limits: resolved, now: Date.now, refused });
+    const api = buildConsoleApi({ token: resolved.token, store, rates, tail, history, views: hooks.views, limits: resolved, now: () => Date.now(), refused });
     // The console's own requests are never observed, even with observeMonitoringRoutes: a tail is a stream that
     // would count as a hung request, and each refresh would log a line into the buffer it shows.
     const unobserved = (handler: MonitoringHandler): MonitoringHandler => Object.assign(handler, { neverObserved: true });

@@ -903,6 +903,10 @@ describe('LiveTail', () => {
       try {
         await s.waitFor((x) => x.events.length === 2, 'the replay');
         expect(s.ids).toEqual([records[3]!.seq, records[4]!.seq]);
+        // The lines after Last-Event-ID that were not replayed are told of, before the replay.
+        expect(s.blocks.findIndex((b) => b.event === 'skipped')).toBe(s.blocks.findIndex((b) => b.data !== undefined));
+        expect(JSON.parse(s.blocks.find((b) => b.event === 'skipped')!.data!)).toEqual({ lines: 2 });
+        expect(warn.blocks.some((b) => b.event === 'skipped')).toBe(false);
         await warn.waitFor((x) => x.events.length === 2, 'the filtered replay');
         expect(warn.ids).toEqual([records[1]!.seq, records[3]!.seq]);
         // Nothing was pending for no one: the first flush after connecting sends nothing again.
@@ -1074,6 +1078,57 @@ describe('RouteHistory', () => {
     } finally {
       fakeStore.close();
       jest.useRealTimers();
+    }
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('the console and the rest of the instance (%s)', (_name, express) => {
+  test('its own requests are never observed, even with observeMonitoringRoutes: no line, no in-flight tail, no measure', async () => {
+    const app = await startApp(express, { observeMonitoringRoutes: true });
+    const tail = await openTail(`${app.url}/console/api/tail`);
+    try {
+      await request(app.url).get('/console').expect(200);
+      await app.stats();
+      await request(app.url).get('/users/1').expect(200);
+      await tail.waitFor((x) => x.lines.some((l) => l.msg === 'request completed'), 'the completion line on the tail');
+      const status = await app.status();
+      expect(status.inFlight.total).toBe(0);
+      expect(status.routes.map((r: { key: string }) => r.key)).toEqual(['GET /users/:id']);
+      expect(app.logs.lines.filter((l) => String(l.req?.url ?? '').startsWith('/console'))).toEqual([]);
+      // /metrics is still observed, as the option asks.
+      await request(app.url).get('/metrics').expect(200);
+      await app.logs.waitFor((ls) => ls.some((l) => l.req?.url === '/metrics'));
+    } finally {
+      tail.close();
+      await app.close();
+    }
+  });
+
+  test('the status lists the 50 busiest routes with routesTotal, and reuses a health report for 5 s', async () => {
+    let runs = 0;
+    const app = await startApp(express, { healthChecks: { counted: () => { runs++; return true; } } });
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      for (let i = 0; i < 60; i++) {
+        app.obs.metrics.record('http_server_request', i + 1, { method: 'GET', route: `/r${i}` });
+        for (let j = 0; j < i; j++) app.obs.metrics.record('http_server_request', 1, { method: 'GET', route: `/r${i}` });
+      }
+      const first = await app.status();
+      expect(first.routesTotal).toBe(60);
+      expect(first.routes).toHaveLength(50);
+      expect(first.routes[0].key).toBe('GET /r59');
+      expect(first.routes.at(-1).key).toBe('GET /r10');
+      expect(runs).toBe(1);
+      await app.status();
+      expect(runs).toBe(1);
+      const now = realNow();
+      clock.mockImplementation(() => now + 5000);
+      const later = await app.status();
+      expect(runs).toBe(2);
+      expect(later.health.checks.counted.status).toBe('ok');
+    } finally {
+      clock.mockRestore();
+      await app.close();
     }
   });
 });
