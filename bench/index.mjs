@@ -1,7 +1,7 @@
 // `npm run bench`: installs wrk when missing (Debian's package, needs root or sudo), builds the library, then runs
 // every benchmark in one session: the percentile store, the /metrics scrape, concurrent scrapes, HTTP overhead (bare Express, the full
 // suite, the peer stack and each middleware alone, alternated round by round) and the memory run. Each prints its
-// table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,concurrent,http,memory,logfile,audit to run a
+// table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,concurrent,http,memory,logfile,audit,console to run a
 // subset; the variables each benchmark reads are listed in docs/performance.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const ONLY = (process.env.BENCH_ONLY ?? 'store,scrape,concurrent,http,memory,logfile,audit').split(',');
+const ONLY = (process.env.BENCH_ONLY ?? 'store,scrape,concurrent,http,memory,logfile,audit,console').split(',');
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
@@ -40,3 +40,4 @@ if (ONLY.includes('http')) run('http/run.mjs');
 if (ONLY.includes('memory')) run('memory.bench.mjs');
 if (ONLY.includes('logfile')) run('log-file.bench.mjs');
 if (ONLY.includes('audit')) run('audit.bench.mjs', ['--expose-gc']);
+if (ONLY.includes('console')) run('console-lines.bench.mjs');

@@ -39,7 +39,7 @@ switch (variant) {
   }
   case 'fullConsole': {
     // The full suite with the operator console on: every line is also kept, parsed for its filter fields.
-    obs = lib.createObservability({ serviceName: 'bench', logFile, console: { token: 'bench-console-token-0123456789' } });
+    obs = lib.createObservability({ serviceName: 'bench', logFile, console: { token: 'bench-console-token-0123456789', ...(process.env.BENCH_CONSOLE_RECORDS ? { maxRecords: Number(process.env.BENCH_CONSOLE_RECORDS) } : {}) } });
     app.use(obs.middleware);
     app.use(obs.router);
     route(app);
