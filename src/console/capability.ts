@@ -31,9 +31,10 @@ export interface ConsoleSettings {
 /** Options of the console (part of `createObservability`'s options). */
 export interface ConsoleOptions {
   /**
-   * The operator console: recent lines searchable over `GET <path>/api/logs` and statistics over `GET
-   * <path>/api/stats`, behind a bearer token. Off unless given: nothing is kept and no line is copied.
-   * See docs/console.md.
+   * The operator console on `obs.router`: a status page at `GET <path>` (served without the token; it asks for it
+   * and sends it in the Authorization header), and behind the bearer token `GET <path>/api/status`, `/api/logs`
+   * (search, NDJSON export), `/api/tail` (Server-Sent Events) and `/api/stats`. Off unless given: nothing is kept,
+   * no line is copied, no timer runs. Default: off. See docs/console.md.
    */
   readonly console?: boolean | ConsoleSettings;
 }
