@@ -16,7 +16,10 @@ import { LIVE_TAIL_DEFAULTS, LiveTail } from './tail';
 
 /** The operator console: `true` (with `CONSOLE_TOKEN`) or its settings. */
 export interface ConsoleSettings {
-  /** Bearer token every console request must carry: at least 16 visible ASCII characters, 8 of them distinct, not a placeholder (`change-me`, `example`). Default: `CONSOLE_TOKEN`. */
+  /**
+   * Bearer token every console request must carry: at least 16 visible ASCII characters, 10 of them distinct, not a
+   * placeholder (`change-me`, `your-token-here`, `secret`...) nor a run (`abcdefghijklmnop`). Default: `CONSOLE_TOKEN`.
+   */
   readonly token?: string;
   /** Where the console is served on `obs.router`. Default `'/console'`. */
   readonly path?: string;
@@ -69,6 +72,22 @@ function checkConsole(key: string, value: unknown): void {
   }
 }
 
+/** Words of placeholders, looked for with separators and case ignored. */
+const PLACEHOLDER = /changeme|replace|example|placeholder|yourtoken|tokenhere|todo|secret|password|dummy|sample/;
+
+/**
+ * Whether a token is one a guess would find: fewer than 10 distinct characters, a placeholder's words
+ * (`change-me`, `CHANGE_ME`, `your-token-here`, `supersecret`), or mostly a run (`abcdefghijklmnop`, `0123456789abcdef`).
+ */
+export function weakToken(token: string): boolean {
+  if (new Set(token).size < 10) return true;
+  const letters = token.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (PLACEHOLDER.test(letters)) return true;
+  let steps = 0;
+  for (let i = 1; i < letters.length; i++) if (Math.abs(letters.charCodeAt(i) - letters.charCodeAt(i - 1)) === 1) steps++;
+  return steps >= letters.length - 3;
+}
+
 export const CONSOLE_OPTION_SCHEMA: OptionSchema = Object.freeze({
   console: { type: 'custom', expected: 'true or { token, path, maxRecords, maxBytes, maxLineBytes }', check: checkConsole },
 });
@@ -94,10 +113,10 @@ export const consoleCapability = defineCapability({
       );
     }
     // A placeholder copied from an example, or a token of few distinct characters, is guessed as easily as none.
-    if (new Set(token).size < 8 || /change-?me|example|placeholder/i.test(token)) {
+    if (weakToken(token)) {
       throw new ObservabilityError(
         fromEnv ? 'OBS_ERR_ENV_INVALID_VALUE' : 'OBS_ERR_OPTIONS_INVALID_VALUE',
-        `${fromEnv ? 'CONSOLE_TOKEN' : 'option "console.token"'} looks like a placeholder or has fewer than 8 distinct characters: use a random one, e.g. \`openssl rand -hex 24\` (the value is not shown)`,
+        `${fromEnv ? 'CONSOLE_TOKEN' : 'option "console.token"'} looks like a placeholder, a run of characters or has fewer than 10 distinct characters: use a random one, e.g. \`openssl rand -hex 24\` (the value is not shown)`,
         fromEnv ? 'CONSOLE_TOKEN' : 'console.token',
       );
     }

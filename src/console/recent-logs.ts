@@ -165,6 +165,11 @@ export class RecentLogs {
     return this.nextSeq - 1;
   }
 
+  /** The `seq` of the oldest line kept (`lastSeq + 1` when none is). */
+  get oldestSeq(): number {
+    return this.count === 0 ? this.nextSeq : this.ring[this.head]!.seq;
+  }
+
   /** Bytes of line text kept now. */
   get sizeBytes(): number {
     return this.bytes;

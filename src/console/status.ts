@@ -62,6 +62,9 @@ export interface ConsoleStatus {
   readonly errorRate: { readonly '1m': ErrorRate; readonly '5m': ErrorRate; readonly '15m': ErrorRate };
   readonly health: HealthReport | null;
   readonly dependencies: {
+    /** Dependency series with calls in the window, listed or not. */
+    readonly seriesTotal: number;
+    /** The busiest 50. */
     readonly series: { readonly kind: string; readonly labels: Readonly<Record<string, string | number>>; readonly count: number; readonly p50: number | null; readonly p95: number | null; readonly p99: number | null }[];
   } & Partial<DependencyCounters>;
   readonly process: MetricsSnapshot['process'] | null;
@@ -120,8 +123,11 @@ export async function consoleStatus(deps: {
     const key = routeKey(r.method, r.route);
     return { key, method: r.method, route: r.route, count: r.count, errorRate: r.errorRate, p50: r.p50, p95: r.p95, p99: r.p99, history: history.series(key, present) };
   });
-  const series = (snapshot?.series ?? [])
-    .filter((s) => DEPENDENCY_SERIES[s.name] !== undefined)
+  // The busiest 50 in the window, as for routes.
+  const dependencySeries = (snapshot?.series ?? []).filter((s) => DEPENDENCY_SERIES[s.name] !== undefined && s.count > 0);
+  const series = [...dependencySeries]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, MAX_ROUTES)
     .map((s) => ({ kind: DEPENDENCY_SERIES[s.name]!, labels: s.labels, count: s.count, p50: s.p50, p95: s.p95, p99: s.p99 }));
   const [health, counters] = await Promise.all([
     deps.health?.().catch(() => null) ?? Promise.resolve(null),
@@ -138,7 +144,7 @@ export async function consoleStatus(deps: {
     recentErrors: recentErrors(deps.store),
     errorRate: { '1m': deps.rates.over(1, now), '5m': deps.rates.over(5, now), '15m': deps.rates.over(15, now) },
     health,
-    dependencies: { series, ...counters },
+    dependencies: { series, seriesTotal: dependencySeries.length, ...counters },
     process: snapshot?.process ?? null,
     buffer: { records: deps.store.size, bytes: deps.store.sizeBytes, evicted: deps.store.evicted },
   };

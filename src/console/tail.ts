@@ -45,7 +45,15 @@ interface TailClient {
   /** Lines up to this one were written before the client connected (or replayed to it): not sent again. */
   readonly after: number;
   lastWrite: number;
+  /** Its unsent bytes after the previous send, and how many sends in a row they did not go down while high. */
+  lastUnsent: number;
+  stuckSends: number;
 }
+
+/** Kept lines a reconnection reads at most to replay and count what it leaves out. */
+const MAX_REPLAY_SCAN = 100_000;
+/** Sends in a row with a high backlog that did not go down, before a client is dropped for not reading. */
+const STUCK_SENDS = 4;
 
 /** What happened to clients since the start, for the statistics. */
 export interface LiveTailCounts {
@@ -64,6 +72,8 @@ export class LiveTail {
   private pending: RecentRecord[] = [];
   private pendingChars = 0;
   private skipped = 0;
+  /** `seq` of the first line skipped since the last send. */
+  private firstSkipped = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private droppedClients = 0;
@@ -86,7 +96,7 @@ export class LiveTail {
     if (this.pending.length < this.options.maxPending && this.pendingChars + record.text.length <= this.options.maxPendingChars) {
       this.pending.push(record);
       this.pendingChars += record.text.length;
-    } else this.skipped++;
+    } else if (this.skipped++ === 0) this.firstSkipped = record.seq;
   }
 
   /**
@@ -110,16 +120,22 @@ export class LiveTail {
       res.end();
       return false;
     }
-    const client: TailClient = { res, filter, needle: filter.text?.toLowerCase(), after: this.store.lastSeq, lastWrite: Date.now() };
-    let head = 'retry: 2000\n: connected\n\n';
-    const last = /^\d{1,16}$/.test(String(req.headers['last-event-id'] ?? '')) ? Number(req.headers['last-event-id']) : undefined;
-    if (last !== undefined) {
+    const newest = this.store.lastSeq;
+    const client: TailClient = { res, filter, needle: filter.text?.toLowerCase(), after: newest, lastWrite: Date.now(), lastUnsent: 0, stuckSends: 0 };
+    // The id of the newest line, so that a client reconnecting before any line reached it resumes from here.
+    let head = `retry: 2000\nid: ${newest}\n: connected\n\n`;
+    let last = /^\d{1,16}$/.test(String(req.headers['last-event-id'] ?? '')) ? Number(req.headers['last-event-id']) : undefined;
+    // An id past the newest line comes from before a restart: every kept line is new to that client.
+    if (last !== undefined && last > newest) last = 0;
+    if (last !== undefined && last < newest) {
       // The newest kept lines after `last`, at most maxReplay and about maxBufferedBytes, sent oldest first.
       const replay: string[] = [];
       let chars = 0;
       let left = 0;
+      let scanned = 0;
       for (const record of this.store.newestFirst()) {
-        if (record.seq <= last) break;
+        // Counting what is left is bounded too: a huge buffer is not read whole on a reconnection.
+        if (record.seq <= last || ++scanned > MAX_REPLAY_SCAN) break;
         if (!matches(record, filter, client.needle)) continue;
         const text = event(record);
         if (left > 0 || replay.length === this.options.maxReplay || chars + text.length > this.options.maxBufferedBytes) left++;
@@ -128,8 +144,10 @@ export class LiveTail {
           chars += text.length;
         }
       }
-      // Lines after `last` not replayed are told of first, as in a burst: the search still has them.
-      if (left > 0) head += `event: skipped\ndata: {"lines":${left}}\n\n`;
+      // Lines after `last` not sent are told of first, as in a burst: those past the bounds (the search has them),
+      // and those no longer kept (counted whatever the filter, so "up to").
+      const gone = Math.max(0, this.store.oldestSeq - 1 - last);
+      if (left + gone > 0) head += `event: skipped\ndata: {"lines":${left + gone}}\n\n`;
       head += replay.reverse().join('');
     }
     res.write(head);
@@ -146,6 +164,7 @@ export class LiveTail {
   flush(now = Date.now()): void {
     const lines = this.pending;
     const skipped = this.skipped;
+    const firstSkipped = this.firstSkipped;
     this.pending = [];
     this.pendingChars = 0;
     this.skipped = 0;
@@ -159,26 +178,34 @@ export class LiveTail {
       return text;
     };
     for (const client of this.clients) {
-      // Bytes still unsent from earlier sends: a client that reads has none left by now.
-      if (client.res.writableLength > maxBufferedBytes) {
+      // Bytes still unsent from earlier sends. A client that reads, however slowly, brings them down; one whose
+      // backlog stays high send after send does not read, and is dropped.
+      const unsent = client.res.writableLength;
+      client.stuckSends = unsent >= maxBufferedBytes / 2 && unsent >= client.lastUnsent ? client.stuckSends + 1 : 0;
+      if (client.stuckSends >= STUCK_SENDS) {
         this.drop(client);
         continue;
       }
+      // A send gives a client what fits beside its backlog, at most maxBufferedBytes (about: counted in
+      // characters); the rest of the send is skipped for it and told, still found by the search.
+      const budget = maxBufferedBytes - unsent;
       let chunk = '';
       let over = 0;
       for (const record of lines) {
         if (record.seq <= client.after || !matches(record, client.filter, client.needle, lowerText)) continue;
-        // One send gives a client at most maxBufferedBytes (about: counted in characters); the rest of a burst is
-        // skipped for it and told, still found by the search.
-        if (chunk.length + record.text.length > maxBufferedBytes) over++;
+        if (over > 0 || chunk.length + record.text.length > budget) over++;
         else chunk += event(record);
       }
-      // The notice comes first, before the lines of its send.
-      if (skipped + over > 0) chunk = `event: skipped\ndata: {"lines":${skipped + over}}\n\n${chunk}`;
+      this.skippedTotal += over;
+      // Lines skipped before they were held: told to the clients connected before them (their filters unknown, so
+      // "up to" that many). The notice comes first, before the lines of its send.
+      const missed = over + (skipped > 0 && client.after < firstSkipped ? skipped : 0);
+      if (missed > 0) chunk = `event: skipped\ndata: {"lines":${missed}}\n\n${chunk}`;
       if (chunk === '' && now - client.lastWrite >= this.options.heartbeatMs) chunk = ': keep-alive\n\n';
       if (chunk === '') continue;
       client.lastWrite = now;
       client.res.write(chunk);
+      client.lastUnsent = client.res.writableLength;
     }
   }
 

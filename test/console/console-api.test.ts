@@ -186,6 +186,11 @@ describe('console options', () => {
     expect(make({ console: { token: 'aaaaaaaaaaaaaaaaaaaa' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: true }, { CONSOLE_TOKEN: 'change-me-to-a-long-random-token' })).toThrow(expect.objectContaining({ code: 'OBS_ERR_ENV_INVALID_VALUE', message: expect.not.stringContaining('change-me-to') }));
     expect(make({ console: { token: 'abababab12121212' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+    for (const token of ['CHANGE_ME_PLEASE_1234', 'REPLACE_WITH_A_TOKEN', 'your-token-here!', 'TODO-set-a-real-token', 'supersecrettoken', 'abcdefghijklmnop', '0123456789abcdef']) {
+      expect(make({ console: { token } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
+    }
+    // A random one is taken.
+    make({ console: { token: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c' }, logDestination: { write: () => true } })().close();
     expect(make({ console: { token: TOKEN, path: 'console' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: { token: TOKEN, maxRecords: 0 } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_INVALID_VALUE' }));
     expect(make({ console: { token: TOKEN, tokn: 'x' } })).toThrow(expect.objectContaining({ code: 'OBS_ERR_OPTIONS_UNKNOWN_KEY' }));

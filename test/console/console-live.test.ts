@@ -225,7 +225,8 @@ describe.each(EXPRESS_VERSIONS)('live tail over a real socket (%s)', (_name, exp
       expect(opened.headers['x-accel-buffering']).toBe('no');
       stream = opened.stream!;
       await stream.waitFor((s) => s.blocks.length >= 1, 'the head');
-      expect(stream.blocks[0]).toEqual({ retry: '2000', comments: ['connected'] });
+      // The head names the newest line (none yet), so that a reconnection before any line resumes from there.
+      expect(stream.blocks[0]).toEqual({ retry: '2000', id: '0', comments: ['connected'] });
 
       const res = await request(app.url).get('/users/7').expect(200);
       const reqId = String(res.headers['x-request-id']);
@@ -917,6 +918,40 @@ describe('LiveTail', () => {
         s.close();
         warn.close();
       }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('lines skipped before a client connected are not told to it; a replay tells of lines no longer kept; an id past the newest line replays from the start', async () => {
+    const t = await tailServer({ maxPending: 2, maxReplay: 3 });
+    try {
+      const early = await openTail(t.url);
+      const added = Array.from({ length: 5 }, () => t.add());
+      const late = await openTail(t.url);
+      t.tail.flush();
+      await early.waitFor((x) => x.events.length === 2, 'the held lines');
+      expect(early.ids).toEqual([added[0]!.seq, added[1]!.seq]);
+      expect(JSON.parse(early.blocks.find((b) => b.event === 'skipped')!.data!)).toEqual({ lines: 3 });
+      await sleep(30);
+      expect(late.blocks.filter((b) => b.event === 'skipped' || b.data !== undefined)).toEqual([]);
+      early.close();
+      late.close();
+
+      // 10,005 lines in a store of 10,000: the first 5 are gone. Reconnecting after line 2 gets the newest 3 and is
+      // told of the rest: 9,997 kept but past maxReplay, and 3 no longer kept.
+      for (let i = 0; i < 10_000; i++) t.store.add(JSON.stringify({ level: 30, time: 1, msg: `filler ${i}` }));
+      expect(t.store.oldestSeq).toBe(6);
+      const resumed = await openTail(t.url, { ...auth, 'last-event-id': '2' });
+      await resumed.waitFor((x) => x.events.length === 3, 'the replay');
+      expect(resumed.ids).toEqual([10_003, 10_004, 10_005]);
+      expect(JSON.parse(resumed.blocks.find((b) => b.event === 'skipped')!.data!)).toEqual({ lines: 10_000 });
+      resumed.close();
+      // An id from before a restart (past the newest line): every kept line is new to that client.
+      const restarted = await openTail(t.url, { ...auth, 'last-event-id': '999999' });
+      await restarted.waitFor((x) => x.events.length === 3, 'the replay after a restart');
+      expect(restarted.ids).toEqual([10_003, 10_004, 10_005]);
+      restarted.close();
     } finally {
       await t.close();
     }

@@ -15,6 +15,7 @@
   var lastQuery = '';
   var tail = null;
   var tailLastId = null;
+  var tailParams = null;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
@@ -341,12 +342,20 @@
     $('request-meta').textContent = 'Loading…';
     if (!dialog.open) dialog.showModal();
     try {
-      var res = await api('/api/logs?limit=1000&reqId=' + encodeURIComponent(id));
-      var body = await res.json();
-      if (!res.ok) { $('request-meta').textContent = body.error ? body.error.message : 'status ' + res.status; return; }
-      // Oldest first: the request's story in order.
-      body.records.slice().reverse().forEach(function (r) { $('request-lines').appendChild(lineItem(r.line, r.seq)); });
-      $('request-meta').textContent = body.records.length === 0 ? 'No kept line has this request id (yet).' : body.records.length + ' line' + (body.records.length === 1 ? '' : 's') + ', oldest first';
+      // Every kept line of the request, page after page (up to 10,000), then shown oldest first.
+      var records = [];
+      var cursor = null;
+      for (var pages = 0; pages < 10; pages++) {
+        var res = await api('/api/logs?limit=1000&reqId=' + encodeURIComponent(id) + (cursor === null ? '' : '&before=' + cursor));
+        var body = await res.json();
+        if (!res.ok) { $('request-meta').textContent = body.error ? body.error.message : 'status ' + res.status; return; }
+        records = records.concat(body.records);
+        cursor = body.nextCursor;
+        if (cursor === null) break;
+      }
+      records.reverse().forEach(function (r) { $('request-lines').appendChild(lineItem(r.line, r.seq)); });
+      var n = records.length;
+      $('request-meta').textContent = n === 0 ? 'No kept line has this request id (yet).' : (cursor === null ? '' : 'The newest ') + n + ' line' + (n === 1 ? '' : 's') + (cursor === null ? '' : ' of more') + ', oldest first';
     } catch (err) {
       if (!(err instanceof Unauthorised)) $('request-meta').textContent = 'Failed: ' + err.message;
     }
@@ -387,9 +396,10 @@
           else if (l.indexOf('data: ') === 0) data += l.slice(6);
           else if (l.indexOf('event: ') === 0) type = l.slice(7);
         });
-        if (type === 'skipped') { $('tail-meta').textContent = 'Lines were skipped in a burst: ' + JSON.parse(data).lines + ' (search the logs for them).'; continue; }
-        if (!data) continue;
+        // The id first: the stream's head names the newest line, so a reconnection resumes from it.
         if (id) tailLastId = id;
+        if (type === 'skipped') { $('tail-meta').textContent = 'Up to ' + JSON.parse(data).lines + ' lines were not sent (a burst, or no longer kept): search the logs for them.'; continue; }
+        if (!data) continue;
         var list = $('tail');
         list.insertBefore(lineItem(JSON.parse(data), id), list.firstChild);
         while (list.children.length > MAX_TAIL_LINES) list.removeChild(list.lastChild);
@@ -405,7 +415,9 @@
     var controller = new AbortController();
     tail = controller;
     $('tail-toggle').textContent = 'Stop';
-    var params = formQuery($('tail-form'));
+    // A resumed tail keeps the filters it was started with.
+    if (!resume || tailParams === null) tailParams = formQuery($('tail-form'));
+    var params = tailParams;
     if (!resume) tailLastId = null;
     while (tail === controller) {
       try {
