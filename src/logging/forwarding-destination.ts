@@ -40,6 +40,10 @@ export function forwardingDestination(
     },
   };
   if (forward) destination[needsMetadata!] = true;
+  // pino tells an emitter its configuration once (a 'message' with PINO_CONFIG: levels, message key), which a
+  // transport's worker reads: passed on to the target.
+  const emitter = target as TextTarget & { emit?: (event: string, ...args: unknown[]) => boolean };
+  if (typeof emitter.emit === 'function') destination.emit = (event: string, ...args: unknown[]) => emitter.emit!(event, ...args);
   return destination;
 }
 

@@ -62,4 +62,13 @@ describe('the line tap of the kernel', () => {
     expect(JSON.parse(tapped[0]!)).toMatchObject({ level: 'warn', msg: 'slowish', userId: 'u1', service: 'tapped' });
     expect(capture.raw[0]).toMatch(/^\d\d:\d\d:\d\d WARN\s+slowish userId=u1$/);
   });
+
+  test("a destination that is an emitter still gets pino's configuration message through the tap", () => {
+    const messages: unknown[] = [];
+    const capture = Object.assign(new LogCapture(), { emit: (event: string, payload: unknown) => (event === 'message' ? messages.push(payload) : undefined, true) });
+    const kernel = kernelWith({ logDestination: capture }, true);
+    kernel.lineTap!.listen(() => undefined);
+    expect(messages).toEqual([expect.objectContaining({ code: 'PINO_CONFIG', config: expect.objectContaining({ messageKey: expect.any(String) }) })]);
+    void kernel.logs.close();
+  });
 });
