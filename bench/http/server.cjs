@@ -20,7 +20,7 @@ if (process.send) {
 }
 
 /** The answer of the realistic route: about 2 kB of JSON. */
-const ORDER_LINES = Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${1000 + i}`, name: `Item number ${i} of the order`, quantity: 1 + (i % 3), priceCents: 1999 + i * 100 }));
+const ORDER_LINES = Array.from({ length: 22 }, (_, i) => ({ sku: `SKU-${1000 + i}`, name: `Item number ${i} of the order`, quantity: 1 + (i % 3), priceCents: 1999 + i * 100 }));
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function route(a) {
