@@ -5,8 +5,7 @@
 // DASHBOARD=path checks another dashboard file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { WebSocket } from 'ws';
-import { check, freePort, requireCommands, ROOT, sleep, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
+import { check, freePort, requireCommands, ROOT, sleep, start, startExampleApp, stop, tempDir, waitFor, exampleTraffic, websocketSession } from './lib.mjs';
 
 const DASHBOARD = resolve(process.env.DASHBOARD ?? join(ROOT, 'docs/grafana/express-observability.json'));
 const JOB = 'users-service';
@@ -24,38 +23,6 @@ const ROUNDS = 10;
  * (Prometheus keeps # TYPE lines without samples there), so a misspelt name still fails.
  */
 const MAY_BE_EMPTY = new Set(['Log lines dropped']);
-
-/** The traffic of prometheus.mjs (the example app's routes, with their 4xx and 5xx answers), plus a slow request. */
-async function traffic(url) {
-  await Promise.all([
-    fetch(`${url}/users/1`),
-    fetch(`${url}/users/2`),
-    fetch(`${url}/users/404`),
-    fetch(`${url}/users`),
-    fetch(`${url}/users/1/summary`),
-    fetch(`${url}/users/1/profile`),
-    fetch(`${url}/admin/users/2/suspend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"check"}' }),
-    fetch(`${url}/fail`),
-    fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"a@b.c","password":"x"}' }),
-    fetch(`${url}/no/such/path`),
-    fetch(`${url}/slow?ms=${SLOW_REQUEST_MS + 50}`),
-  ].map((p) => p.then((r) => r.arrayBuffer())));
-}
-
-/** One WebSocket session on the example app's echo: two messages each way. */
-async function websocketTraffic(url) {
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws`);
-  await new Promise((resolve, reject) => {
-    socket.on('open', () => socket.send('hello'));
-    let echoes = 0;
-    socket.on('message', () => {
-      if (++echoes === 2) socket.close(1000, 'done');
-      else socket.send(Buffer.from([1, 2, 3]));
-    });
-    socket.on('close', resolve);
-    socket.on('error', reject);
-  });
-}
 
 const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 
@@ -188,7 +155,7 @@ await check('grafana', 90_000, async () => {
     // Traffic in rounds while Prometheus scrapes, so every rate() window holds increases.
     for (let i = 0; i < ROUNDS; i++) {
       const round = sleep(1000);
-      await Promise.all([traffic(app.url), websocketTraffic(app.url)]);
+      await Promise.all([exampleTraffic(app.url, 1, [`/slow?ms=${SLOW_REQUEST_MS + 50}`]), websocketSession(app.url)]);
       await round;
     }
     await sleep(2000); // two more scrapes, so the last round is in Prometheus

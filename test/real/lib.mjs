@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const children = new Set();
@@ -149,4 +150,41 @@ export async function startExampleApp(env = {}) {
     return app.json.find((l) => typeof l.port === 'number' && /listening/.test(l.msg))?.port;
   }, 20_000, 50);
   return { ...app, proc: app, port, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * One round of traffic on the example app, `rounds` times: its routes with their 4xx and 5xx answers, a login, a
+ * job, an LLM call, a self-call, plus `extraPaths`.
+ */
+export async function exampleTraffic(url, rounds = 1, extraPaths = []) {
+  for (let i = 0; i < rounds; i++) {
+    await Promise.all([
+      fetch(`${url}/users/1`),
+      fetch(`${url}/users/2`),
+      fetch(`${url}/users/404`),
+      fetch(`${url}/users`),
+      fetch(`${url}/users/1/summary`),
+      fetch(`${url}/users/1/profile`),
+      fetch(`${url}/admin/users/2/suspend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"check"}' }),
+      fetch(`${url}/fail`),
+      fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"a@b.c","password":"x"}' }),
+      fetch(`${url}/no/such/path`),
+      ...extraPaths.map((path) => fetch(url + path)),
+    ].map((p) => p.then((r) => r.arrayBuffer())));
+  }
+}
+
+/** One WebSocket session on the example app's echo: two messages each way. */
+export async function websocketSession(url) {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  await new Promise((resolve, reject) => {
+    socket.on('open', () => socket.send('hello'));
+    let echoes = 0;
+    socket.on('message', () => {
+      if (++echoes === 2) socket.close(1000, 'done');
+      else socket.send(Buffer.from([1, 2, 3]));
+    });
+    socket.on('close', resolve);
+    socket.on('error', reject);
+  });
 }

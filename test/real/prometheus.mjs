@@ -2,9 +2,8 @@
 // scraping it every second, queried through its HTTP API; then `promtool check rules` and `promtool test rules` on
 // the shipped rule files. Run with `npm run test:prometheus` (needs Debian's `prometheus` package).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { WebSocket } from 'ws';
 import { join } from 'node:path';
-import { requireCommands, check, freePort, ROOT, run, start, startExampleApp, stop, tempDir, waitFor } from './lib.mjs';
+import { requireCommands, check, freePort, ROOT, run, start, startExampleApp, stop, tempDir, waitFor, exampleTraffic, websocketSession } from './lib.mjs';
 
 /**
  * Lint findings on prom-client's default process metrics (collectDefaultMetrics), whose names the library does not
@@ -15,38 +14,6 @@ const KNOWN_DEFAULT_METRIC_FINDINGS = [
   'nodejs_active_requests_total non-counter metrics should not have "_total" suffix',
   'nodejs_active_resources_total non-counter metrics should not have "_total" suffix',
 ];
-
-async function traffic(url, rounds) {
-  for (let i = 0; i < rounds; i++) {
-    await Promise.all([
-      fetch(`${url}/users/1`),
-      fetch(`${url}/users/2`),
-      fetch(`${url}/users/404`),
-      fetch(`${url}/users`),
-      fetch(`${url}/users/1/summary`),
-      fetch(`${url}/users/1/profile`),
-      fetch(`${url}/admin/users/2/suspend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"check"}' }),
-      fetch(`${url}/fail`),
-      fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"a@b.c","password":"x"}' }),
-      fetch(`${url}/no/such/path`),
-    ].map((p) => p.then((r) => r.arrayBuffer())));
-  }
-}
-
-/** One WebSocket session on the example app's echo: two messages each way. */
-async function websocketTraffic(url) {
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws`);
-  await new Promise((resolve, reject) => {
-    socket.on('open', () => socket.send('hello'));
-    let echoes = 0;
-    socket.on('message', () => {
-      if (++echoes === 2) socket.close(1000, 'done');
-      else socket.send(Buffer.from([1, 2, 3]));
-    });
-    socket.on('close', resolve);
-    socket.on('error', reject);
-  });
-}
 
 /** The dependency metrics the example app's traffic produces: each must be in the exposition promtool checks. */
 const DEPENDENCY_SERIES = [
@@ -70,8 +37,8 @@ requireCommands(['prometheus', 'promtool'], 'prometheus');
 await check('prometheus', 150_000, async () => {
   const dir = tempDir('prometheus');
   const app = await startExampleApp({ SERVICE_NAME: 'users-service' });
-  await traffic(app.url, 5);
-  await websocketTraffic(app.url);
+  await exampleTraffic(app.url, 5);
+  await websocketSession(app.url);
 
   // 1. promtool check metrics: no parse errors, and no lint finding on the library's own metrics.
   const scrape = await fetch(`${app.url}/metrics`);
@@ -134,7 +101,7 @@ await check('prometheus', 150_000, async () => {
     const promql = 'histogram_quantile(0.99, sum by (le, route) (rate(http_server_request_duration_seconds_bucket[1m])))';
     const expected = ['/users/:id', '/users', '/fail', '/login', 'unmatched'];
     const result = await waitFor('p99 for every route', async () => {
-      await traffic(app.url, 2);
+      await exampleTraffic(app.url, 2);
       const rows = await query(promql);
       const values = Object.fromEntries(rows.map((r) => [r.metric.route, Number(r.value[1])]));
       return expected.every((route) => Number.isFinite(values[route]) && values[route] > 0) ? values : undefined;
