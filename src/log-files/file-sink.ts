@@ -48,7 +48,7 @@ export interface FileSinkOptions {
   readonly warn?: (message: string) => void;
   /** The clock, in milliseconds since the epoch: interval boundaries, rotated file names, ages. Default `Date.now`. */
   readonly now?: () => number;
-  /** A write is issued as soon as this many bytes are buffered. Default 4096. */
+  /** A write is issued as soon as this many bytes are buffered. Default 65536. */
   readonly batchBytes?: number;
   /** And buffered lines are written at least this often (milliseconds, timer does not keep the process alive). Default 100. */
   readonly flushIntervalMs?: number;
@@ -63,7 +63,7 @@ export interface FileSinkOptions {
 }
 
 const DEFAULT_MODE = 0o640;
-const DEFAULT_BATCH_BYTES = 4096;
+const DEFAULT_BATCH_BYTES = 64 * 1024;
 const DEFAULT_FLUSH_INTERVAL_MS = 100;
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CHECK_INTERVAL_MS = 1000;
