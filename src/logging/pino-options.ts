@@ -45,6 +45,11 @@ export interface DirectLineWriter {
   /** Whether lines at this pino level number are written now (the logger's level can change at run time). */
   enabled(levelValue: number): boolean;
   /**
+   * The destination reads pino's metadata (`lastObj`...), so {@link DirectLineWriter.write} needs the line as an
+   * object; otherwise only its text is used, and the caller may pass {@link NO_LINE}.
+   */
+  readonly needsLine: boolean;
+  /**
    * Writes one line: `fields` is the JSON text of `line`, the line's own fields with braces included; `levelValue`
    * is pino's number for `levelLabel`. Destinations that route by level (see {@link buildLogger}) get
    * `levelValue`, `line` and its `msg` as pino's metadata.
@@ -57,6 +62,8 @@ export interface DirectLineWriter {
   writeLine(levelValue: number, text: string, line: { readonly msg?: unknown; readonly time?: unknown }): void;
 }
 const directWriters = new WeakMap<Logger, DirectLineWriter>();
+/** The line object passed with text built directly, to a writer whose destination reads no metadata. */
+export const NO_LINE: { readonly msg?: unknown } = Object.freeze({});
 
 /** The direct writer of a logger built by this library, or undefined for any other logger. */
 export function directLineWriter(logger: Logger): DirectLineWriter | undefined {
@@ -299,7 +306,7 @@ export function createPinoLogger(options: PinoOptions, destination: DestinationS
     : function writeLineText(_levelValue, text) {
         stream.write(text);
       };
-  directWriters.set(logger, { enabled, write, writeLine });
+  directWriters.set(logger, { enabled, needsLine: wantsMetadata, write, writeLine });
   return logger;
 }
 

@@ -117,7 +117,8 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
 
   const seenRoutes = new Set<string>();
   /** Per method and route: its percentile-store series and its histogram series by status code. */
-  const routeCache = new Map<string, { store: Series | undefined; byStatus: Map<number, HistogramSeries> }>();
+  // Two levels (method, then route), so that no key is built per request.
+  const routeCache = new Map<string, Map<string, { store: Series | undefined; byStatus: Map<number, HistogramSeries> }>>();
 
   function methodLabel(method: string | undefined): string {
     return method !== undefined && KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
@@ -132,11 +133,15 @@ export function buildHttpMetrics(resolved: ResolvedHttpMetricsOptions, store: Pe
   }
 
   function routeEntry(method: string, route: string) {
-    const key = `${method} ${route}`;
-    let entry = routeCache.get(key);
+    let routes = routeCache.get(method);
+    if (routes === undefined) {
+      routes = new Map();
+      routeCache.set(method, routes);
+    }
+    let entry = routes.get(route);
     if (entry === undefined) {
       entry = { store: undefined, byStatus: new Map() };
-      routeCache.set(key, entry);
+      routes.set(route, entry);
     }
     if (entry.store === undefined || !entry.store.alive) entry.store = store.seriesFor(HTTP_SERIES, { method, route });
     return entry;
