@@ -32,6 +32,8 @@ export class RequestState {
   /** Still in flight when graceful shutdown closed the remaining connections at its timeout. */
   cutAtShutdown = false;
   slowReported = false;
+  /** The slow-request monitors watching it (see slow-requests.ts). */
+  watch: object | undefined = undefined;
   // Route tracking (see route-template.ts).
   tracked = false;
   baseUrl: string | undefined = undefined;

@@ -48,6 +48,18 @@ export function resolveSlowRequestOptions(options: SlowRequestOptions, env: EnvS
 
 type TrackedRequest = IncomingMessage & RoutedRequest;
 
+/** A request watched by one monitor: its place in that monitor's list, and the watch of another monitor. */
+interface Watch {
+  readonly req: TrackedRequest;
+  readonly owner: object;
+  /** Still in the list (a removed node keeps its links for an iteration standing on it). */
+  live: boolean;
+  prev: Watch | undefined;
+  next: Watch | undefined;
+  /** The watch of another monitor (a standalone `slowRequests()` beside the suite) on the same request. */
+  other: Watch | undefined;
+}
+
 /** What the monitor reports; the caller logs and counts. */
 export interface SlowRequestHandlers {
   /** A request is still running past its threshold (called once per request). */
@@ -82,7 +94,12 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   for (const ms of slowRequestRoutes.values()) smallest = Math.min(smallest, ms);
   // A quarter of the smallest threshold: a hung request is reported at most 25% late, within 10 ms to 1 s.
   const sweepMs = Math.min(1000, Math.max(10, Math.floor(smallest / 4)));
-  const inFlight = new Set<TrackedRequest>();
+  // The watched requests, oldest first, in a list linked through one small node per request, reached from the
+  // request's state: adding and removing cost no hashing and no rehashing of a Set that changes every request.
+  const owner = {};
+  let head: Watch | undefined;
+  let tail: Watch | undefined;
+  let count = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -91,15 +108,34 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
     return slowRequestMs;
   }
 
+  function* inFlight(): IterableIterator<TrackedRequest> {
+    // The next node is read before each request is handed out, so removing it meanwhile ends nothing early.
+    for (let w = head; w !== undefined; w = w.next) if (w.live) yield w.req;
+  }
+
+  function add(req: TrackedRequest): void {
+    const state = stateOf(req);
+    let first = state.watch as Watch | undefined;
+    for (let w = first; w !== undefined; w = w.other) if (w.owner === owner) return;
+    const w: Watch = { req, owner, live: true, prev: tail, next: undefined, other: first };
+    if (tail === undefined) head = w;
+    else tail.next = w;
+    tail = w;
+    first = w;
+    state.watch = first;
+    count++;
+  }
+
   function sweep(): void {
-    if (inFlight.size === 0) {
+    if (count === 0) {
       // Stopped here rather than when the last request ends: under steady traffic the count touches zero between
       // requests all the time, and a timer recreated per request cost more than the sweep itself.
       stop();
       return;
     }
     const now = performance.now();
-    for (const req of inFlight) {
+    for (let w = head; w !== undefined; w = w.next) {
+      const req = w.req;
       const state = peekState(req);
       if (state === undefined || state.slowReported) continue;
       const elapsed = now - state.startTime;
@@ -123,12 +159,29 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   }
 
   function remove(req: TrackedRequest): void {
-    inFlight.delete(req);
+    const state = peekState(req);
+    if (state === undefined) return;
+    let before: Watch | undefined;
+    let w = state.watch as Watch | undefined;
+    while (w !== undefined && w.owner !== owner) {
+      before = w;
+      w = w.other;
+    }
+    if (w === undefined) return;
+    if (before === undefined) state.watch = w.other;
+    else before.other = w.other;
+    // Unlinked from its neighbours; its own links stay, so an iteration standing on it goes on to the next.
+    w.live = false;
+    if (w.prev === undefined) head = w.next;
+    else w.prev.next = w.next;
+    if (w.next === undefined) tail = w.prev;
+    else w.next.prev = w.prev;
+    count--;
   }
 
   return {
     watch(req) {
-      inFlight.add(req as TrackedRequest);
+      add(req as TrackedRequest);
       if (timer === undefined && !closed) {
         timer = outsideContext(() => setInterval(sweep, sweepMs));
         timer.unref?.();
@@ -147,10 +200,10 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       closed = true;
       stop();
     },
-    inFlight: () => inFlight.values(),
+    inFlight,
     thresholdFor,
     get size() {
-      return inFlight.size;
+      return count;
     },
   };
 }
