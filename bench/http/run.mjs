@@ -18,6 +18,8 @@ const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 /** `simple` (GET /users/:id) or `realistic` (POST /orders: JSON body, 1 ms wait, 2 kB answer). */
 const ROUTE = process.env.BENCH_ROUTE ?? 'simple';
 if (ROUTE !== 'simple' && ROUTE !== 'realistic') throw new Error('BENCH_ROUTE must be simple or realistic');
+/** CPU µs per request of bare Express 5 on Node.js 24 on the reference machine, where the targets were set. */
+const REFERENCE_BARE_US = 17.5;
 const TARGET = ROUTE === 'realistic' ? { path: '/orders', args: ['-s', join(here, 'realistic.lua')], label: 'POST /orders (JSON body, 1 ms wait, 2 kB answer)' } : { path: '/users/42', args: [], label: 'GET /users/:id' };
 
 function cpuTicks(pid) {
@@ -74,10 +76,12 @@ for (let round = 0; round < ROUNDS; round++) {
     const before = cpuTicks(child.pid);
     const result = wrk(port, DURATION_S);
     const cpuMs = ((cpuTicks(child.pid) - before) / CLK_TCK) * 1000;
+    // Resident memory at the end of the measured load.
+    const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     rmSync(logFile, { force: true });
-    samples[variant].push({ ...result, cpuUsPerRequest: (cpuMs * 1000) / result.requests });
+    samples[variant].push({ ...result, rssMb, cpuUsPerRequest: (cpuMs * 1000) / result.requests });
     process.stderr.write(`round ${round + 1} ${variant}: ${result.rps.toFixed(0)} req/s\n`);
   }
 }
@@ -88,6 +92,8 @@ const rows = VARIANTS.map((variant) => {
   const s = samples[variant];
   const ratios = s.map((x, i) => x.rps / samples.bare[i].rps);
   const cpuRatios = s.map((x, i) => x.cpuUsPerRequest / samples.bare[i].cpuUsPerRequest);
+  const p99Ratios = s.map((x, i) => x.p99 / samples.bare[i].p99);
+  const rssAdded = s.map((x, i) => x.rssMb - samples.bare[i].rssMb);
   return {
     variant,
     rps: { median: median(s.map((x) => x.rps)), min: Math.min(...s.map((x) => x.rps)), max: Math.max(...s.map((x) => x.rps)) },
@@ -96,29 +102,41 @@ const rows = VARIANTS.map((variant) => {
     cpuUsPerRequest: median(s.map((x) => x.cpuUsPerRequest)),
     ratioToBare: median(ratios),
     cpuRatioToBare: median(cpuRatios),
+    p99RatioToBare: median(p99Ratios),
+    rssMb: median(s.map((x) => x.rssMb)),
+    rssAddedMb: median(rssAdded),
     non2xx: s.reduce((a, x) => a + x.non2xx, 0),
   };
 });
 
 const fmt = (n, d = 0) => n.toFixed(d);
 console.log(`\nHTTP overhead: ${TARGET.label}, wrk -t1 -c${CONNECTIONS}, ${DURATION_S}s after ${WARMUP_S}s warm-up, ${ROUNDS} alternating rounds; server on CPU 0, wrk on CPU 1; ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}\n`);
-console.log('| variant | req/s median (min-max) | p50 ms | p99 ms | server CPU µs/req | throughput vs bare | CPU vs bare |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| variant | req/s median (min-max) | p50 ms | p99 ms | p99 vs bare | server CPU µs/req | CPU added µs/req | throughput vs bare | CPU vs bare | RSS MB |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   console.log(
-    `| ${r.variant} | ${fmt(r.rps.median)} (${fmt(r.rps.min)}-${fmt(r.rps.max)}) | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.cpuUsPerRequest, 1)} | ${fmt(r.ratioToBare, 3)} | ${fmt(r.cpuRatioToBare, 3)} |`,
+    `| ${r.variant} | ${fmt(r.rps.median)} (${fmt(r.rps.min)}-${fmt(r.rps.max)}) | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.p99RatioToBare, 2)} | ${fmt(r.cpuUsPerRequest, 1)} | ${r.variant === 'bare' ? '-' : fmt(r.cpuUsPerRequest - rows.find((b) => b.variant === 'bare').cpuUsPerRequest, 1)} | ${fmt(r.ratioToBare, 3)} | ${fmt(r.cpuRatioToBare, 3)} | ${fmt(r.rssMb, 0)} |`,
   );
 }
 const byName = Object.fromEntries(rows.map((r) => [r.variant, r]));
 const verdicts = [];
-if (byName.full) {
-  verdicts.push(['full suite throughput >= 0.92 of bare', byName.full.ratioToBare >= 0.92, fmt(byName.full.ratioToBare, 3)]);
-  verdicts.push(['full suite CPU/request <= 1.09x bare', byName.full.cpuRatioToBare <= 1.09, `${fmt(byName.full.cpuRatioToBare, 3)}x`]);
+if (byName.full && ROUTE === 'simple') {
+  // The targets are set on the reference machine, where bare Express 5 on Node.js 24 costs 17.5 µs of CPU a
+  // request: at most 5 µs added. On another machine the same target is the ratio, 1 + 5 / 17.5 of bare's CPU.
+  const bare = byName.bare.cpuUsPerRequest;
+  const oursAdded = byName.full.cpuUsPerRequest - bare;
+  const limit = 1 + 5 / REFERENCE_BARE_US;
+  verdicts.push([
+    `full suite adds <= 5 µs CPU/request on the reference machine (bare ${REFERENCE_BARE_US} µs), i.e. CPU <= ${fmt(limit, 3)}x bare`,
+    byName.full.cpuRatioToBare <= limit,
+    `${fmt(byName.full.cpuRatioToBare, 3)}x (${fmt(oursAdded, 1)} µs added to ${fmt(bare, 1)} µs; ${fmt((byName.full.cpuRatioToBare - 1) * REFERENCE_BARE_US, 1)} µs at the reference machine's speed)`,
+  ]);
+  verdicts.push(['full suite throughput >= 0.78 of bare', byName.full.ratioToBare >= 0.78, fmt(byName.full.ratioToBare, 3)]);
+  verdicts.push(['full suite p99 latency <= 1.2x bare', byName.full.p99RatioToBare <= 1.2, `${fmt(byName.full.p99RatioToBare, 2)}x`]);
+  verdicts.push(['full suite server RSS under load <= bare + 20 MB', byName.full.rssAddedMb <= 20, `+${fmt(byName.full.rssAddedMb, 1)} MB`]);
   if (byName.peer) {
-    const bare = byName.bare.cpuUsPerRequest;
-    const oursAdded = byName.full.cpuUsPerRequest - bare;
     const peerAdded = byName.peer.cpuUsPerRequest - bare;
-    verdicts.push(['full suite adds <= half the CPU/request of the peer stack', oursAdded <= peerAdded / 2, `${fmt(oursAdded, 1)} µs vs ${fmt(peerAdded, 1)} µs`]);
+    verdicts.push(['full suite adds <= a third of the CPU/request the peer stack adds', oursAdded <= peerAdded / 3, `${fmt(oursAdded, 1)} µs vs ${fmt(peerAdded, 1)} µs (${fmt(oursAdded / peerAdded, 2)})`]);
   }
   if (byName.fullAppend) {
     // The rotating file (with its defaults) against pino's own file destination, each as a ratio to bare from the
