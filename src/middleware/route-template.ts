@@ -475,6 +475,8 @@ const routeDescriptor: PropertyDescriptor = {
 
 /** Express's per-application request prototypes that already carry the accessors. */
 const preparedPrototypes = new WeakSet<object>();
+/** The prototype prepared last: nearly every request has it (one application), so the set is seldom asked. */
+let lastPrepared: object | null = null;
 
 /**
  * Starts following which routers and route a request goes through. Call once, early, from app-level middleware.
@@ -489,8 +491,9 @@ export function trackRoute(req: IncomingMessage): void {
   if (state.tracked) return;
   state.tracked = true;
   const proto = Object.getPrototypeOf(r) as object | null;
-  if (proto !== null && proto !== IncomingMessage.prototype && !preparedPrototypes.has(proto)) {
+  if (proto !== lastPrepared && proto !== null && proto !== IncomingMessage.prototype && !preparedPrototypes.has(proto)) {
     preparedPrototypes.add(proto);
+    lastPrepared = proto;
     Object.defineProperty(proto, 'baseUrl', baseUrlDescriptor);
     Object.defineProperty(proto, 'route', routeDescriptor);
   }

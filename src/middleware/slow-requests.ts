@@ -90,6 +90,7 @@ export interface SlowRequestMonitor {
 export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, handlers: SlowRequestHandlers): SlowRequestMonitor {
   const { slowRequestMs, slowRequestRoutes } = resolved;
   const hasRouteThresholds = slowRequestRoutes.size > 0;
+  const NOT_SLOW: SlowVerdict = Object.freeze({ slow: false, thresholdMs: slowRequestMs, reportedInFlight: false });
   let smallest = slowRequestMs;
   for (const ms of slowRequestRoutes.values()) smallest = Math.min(smallest, ms);
   // A quarter of the smallest threshold: a hung request is reported at most 25% late, within 10 ms to 1 s.
@@ -194,7 +195,11 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
       const r = req as TrackedRequest;
       remove(r);
       const thresholdMs = thresholdFor(route);
-      return { slow: durationMs >= thresholdMs, thresholdMs, reportedInFlight: peekState(r)?.slowReported === true };
+      const slow = durationMs >= thresholdMs;
+      const reportedInFlight = peekState(r)?.slowReported === true;
+      // The verdict of nearly every request, shared rather than made per request.
+      if (!slow && !reportedInFlight && thresholdMs === slowRequestMs) return NOT_SLOW;
+      return { slow, thresholdMs, reportedInFlight };
     },
     close() {
       closed = true;
