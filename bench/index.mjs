@@ -1,7 +1,7 @@
 // `npm run bench`: installs wrk when missing (Debian's package, needs root or sudo), builds the library, then runs
 // every benchmark in one session: the percentile store, the /metrics scrape, concurrent scrapes, HTTP overhead (bare Express, the full
 // suite, the peer stack and each middleware alone, alternated round by round) and the memory run. Each prints its
-// table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,concurrent,http,memory,logfile,audit,console to run a
+// table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,concurrent,http,realistic,memory,logfile,audit,console to run a
 // subset; the variables each benchmark reads are listed in docs/performance.md.
 //
 // Node.js 24 is the reference: every benchmark (and every server it starts) runs on it. When the machine's Node.js
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const ONLY = (process.env.BENCH_ONLY ?? 'store,scrape,concurrent,http,memory,logfile,audit,console').split(',');
+const ONLY = (process.env.BENCH_ONLY ?? 'store,scrape,concurrent,http,realistic,memory,logfile,audit,console').split(',');
 /** The major version the benchmarks are measured on. */
 const REFERENCE_MAJOR = '24';
 
@@ -42,12 +42,12 @@ function ensureWrk() {
   apt('install', '-y', '-qq', 'wrk');
 }
 
-function run(script, nodeArgs = []) {
-  const result = spawnSync(node, [...nodeArgs, join(here, script)], { stdio: 'inherit', cwd: root });
+function run(script, nodeArgs = [], env = {}) {
+  const result = spawnSync(node, [...nodeArgs, join(here, script)], { stdio: 'inherit', cwd: root, env: { ...process.env, ...env } });
   if (result.status !== 0) throw new Error(`${script} failed with ${result.status ?? result.signal}`);
 }
 
-if (ONLY.includes('http') || ONLY.includes('memory')) ensureWrk();
+if (ONLY.includes('http') || ONLY.includes('realistic') || ONLY.includes('memory')) ensureWrk();
 const node = benchNode();
 console.log(`benchmarks on Node.js ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()} (${node})`);
 execFileSync('npm', ['run', 'build'], { stdio: 'inherit', cwd: root });
@@ -56,6 +56,8 @@ if (ONLY.includes('store')) run('percentile-store.bench.mjs', ['--expose-gc']);
 if (ONLY.includes('scrape')) run('scrape.bench.mjs');
 if (ONLY.includes('concurrent')) run('concurrent-scrape.bench.mjs');
 if (ONLY.includes('http')) run('http/run.mjs');
+// The realistic route (JSON body, 1 ms wait, 2 kB answer): bare Express, the full suite and the peer stack, unless BENCH_VARIANTS says.
+if (ONLY.includes('realistic')) run('http/run.mjs', [], { BENCH_ROUTE: 'realistic', BENCH_VARIANTS: process.env.BENCH_VARIANTS ?? 'bare,full,peer' });
 if (ONLY.includes('memory')) run('memory.bench.mjs');
 if (ONLY.includes('logfile')) run('log-file.bench.mjs');
 if (ONLY.includes('audit')) run('audit.bench.mjs', ['--expose-gc']);
