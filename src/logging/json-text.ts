@@ -24,11 +24,14 @@ export function jsonNumber(n: number): string {
 /**
  * `JSON.stringify(Math.round(ms * 1000) / 1000)`, a duration in milliseconds to the microsecond, written from
  * integers: formatting a fractional double is the slow part of `String(number)`. Gives the same text for every
- * duration below 2^53 µs (the shortest decimal of `n / 1000` is `n / 1000` itself, as it has at most 16 digits).
+ * duration below 2^42 ms, where the shortest decimal of `n / 1000` is `n / 1000` itself; longer ones are formatted
+ * as `JSON.stringify` does.
  */
+const LARGEST_EXACT_MICROS = 2 ** 42 * 1000;
 export function jsonMillis(ms: number): string {
   const micros = Math.round(ms * 1000);
-  if (!Number.isSafeInteger(micros)) return jsonNumber(micros / 1000);
+  // From 2^42 ms on (139 years) neighbouring microseconds share a double, and its shortest text can be shorter.
+  if (!(Math.abs(micros) < LARGEST_EXACT_MICROS)) return jsonNumber(micros / 1000);
   const negative = micros < 0;
   const abs = negative ? -micros : micros;
   const whole = Math.floor(abs / 1000);

@@ -94,13 +94,15 @@ export interface LogOutputs {
 }
 
 /**
- * Lines are written in batches of about 64 KiB, and at least every 100 ms, rather than one write per line: each
+ * Lines are written to files in batches of about 64 KiB (4 KiB to standard output), and at least every 100 ms, rather than one write per line: each
  * asynchronous write costs a hand-off to libuv's thread pool and back (about 35 µs of CPU on the benchmark machine
  * whatever its size up to 10 KiB, 65 µs for 64 KiB), so under load larger batches cost less per line, while the timer
  * bounds how long a line waits at a low rate. Normal exit, an uncaught exception, `obs.flush()`, `flushLogger()` and graceful shutdown write out
  * what is buffered; a process killed outright (SIGKILL, out of memory) can lose the last batch.
  */
 const WRITE_BATCH_BYTES = 64 * 1024;
+/** Standard output: see where it is opened. */
+const STDOUT_BATCH_BYTES = 4096;
 const FLUSH_INTERVAL_MS = 100;
 /** Channels without a configuration of their own are cached up to this many names; past it each call makes a child. */
 const MAX_CACHED_CHANNELS = 64;
@@ -241,8 +243,9 @@ export function buildLogOutputs(resolved: ResolvedLogOutputs, redactor: Redactor
       syncMain = (timeoutMs) => mainSink.sync(timeoutMs);
     } else {
       // Asynchronous, batched writes keep the request path free of a system call per line.
-      // sonic-boom needs minLength below maxWrite: both raised together (its default maxWrite is 16 KiB).
-      main = pino.destination({ dest: 1, sync: false, minLength: WRITE_BATCH_BYTES, maxWrite: 2 * WRITE_BATCH_BYTES, periodicFlush: FLUSH_INTERVAL_MS });
+      // Standard output keeps 4 KiB batches: sonic-boom's exit flush cannot rewrite a write still waiting on a full
+      // pipe (EAGAIN), so a larger write could lose more at exit than the file sink, which rewrites its batch.
+      main = pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, periodicFlush: FLUSH_INTERVAL_MS });
       others.push(main as Flushable);
       const stdout = main as Flushable;
       syncMain = async (timeoutMs) => {

@@ -356,8 +356,11 @@ export function buildHttpLogWriter(
   function lineText(done: CompletedRequest, sampleRate: number): string | undefined {
     const { req, res, statusCode, finished, aborted, failed, slow } = done;
     const ctx = done.state.context;
-    // An id that is not text (set by other code before a standalone httpLogger): the object path writes it.
-    if (typeof req.id !== 'string') return undefined;
+    // Values of other types than the library sets (an id or method changed by other code, a trace id set by hand,
+    // a status that is not a number): the object path writes them as JSON.stringify does.
+    const r = req as IncomingMessage & { originalUrl?: string };
+    if (typeof req.id !== 'string' || (r.method !== undefined && typeof r.method !== 'string') || typeof statusCode !== 'number') return undefined;
+    if ((ctx?.traceId !== undefined && typeof ctx.traceId !== 'string') || (ctx?.spanId !== undefined && typeof ctx.spanId !== 'string')) return undefined;
     let text = `{"reqId":${jsonString(req.id)}`;
     const traceId = ctx?.traceId;
     if (traceId !== undefined) text += `,"traceId":${jsonString(traceId)}`;
@@ -369,11 +372,11 @@ export function buildHttpLogWriter(
         const inner = JSON.stringify(redactor.redact(fields)).slice(1, -1);
         if (inner !== '') text += `,${inner}`;
       }
-      const r = req as IncomingMessage & { originalUrl?: string };
       const userAgent = r.headers['user-agent'];
       let inner = r.method === undefined ? '' : `"method":${jsonString(r.method)},`;
       inner += `"url":${jsonString(loggedUrl(r, redactor))},"route":${jsonString(done.route ?? UNMATCHED_ROUTE)}`;
-      const ip = clientIp(r);
+      const ip: unknown = clientIp(r);
+      if (ip !== undefined && typeof ip !== 'string') return undefined;
       if (ip !== undefined) inner += `,"ip":${jsonString(ip)}`;
       if (typeof userAgent === 'string') inner += `,"userAgent":${jsonString(clip(userAgent, MAX_USER_AGENT_LOG_LENGTH))}`;
       if (logRequestHeaders !== false) inner += `,"headers":${JSON.stringify(selectedHeaders(req.headers, logRequestHeaders, redactor, requestIdHeader))}`;

@@ -475,8 +475,6 @@ const routeDescriptor: PropertyDescriptor = {
 
 /** Express's per-application request prototypes that already carry the accessors. */
 const preparedPrototypes = new WeakSet<object>();
-/** The prototype prepared last: nearly every request has it (one application), so the set is seldom asked. */
-let lastPrepared: object | null = null;
 
 /**
  * Starts following which routers and route a request goes through. Call once, early, from app-level middleware.
@@ -491,9 +489,8 @@ export function trackRoute(req: IncomingMessage): void {
   if (state.tracked) return;
   state.tracked = true;
   const proto = Object.getPrototypeOf(r) as object | null;
-  if (proto !== lastPrepared && proto !== null && proto !== IncomingMessage.prototype && !preparedPrototypes.has(proto)) {
+  if (proto !== null && proto !== IncomingMessage.prototype && !preparedPrototypes.has(proto)) {
     preparedPrototypes.add(proto);
-    lastPrepared = proto;
     Object.defineProperty(proto, 'baseUrl', baseUrlDescriptor);
     Object.defineProperty(proto, 'route', routeDescriptor);
   }

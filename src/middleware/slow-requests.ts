@@ -110,7 +110,7 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
   }
 
   function* inFlight(): IterableIterator<TrackedRequest> {
-    // The next node is read before each request is handed out, so removing it meanwhile ends nothing early.
+    // A node removed while the caller holds its request keeps its links, so the walk goes on past it.
     for (let w = head; w !== undefined; w = w.next) if (w.live) yield w.req;
   }
 
@@ -136,6 +136,7 @@ export function buildSlowRequestMonitor(resolved: ResolvedSlowRequestOptions, ha
     }
     const now = performance.now();
     for (let w = head; w !== undefined; w = w.next) {
+      if (!w.live) continue;
       const req = w.req;
       const state = peekState(req);
       if (state === undefined || state.slowReported) continue;

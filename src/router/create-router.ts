@@ -24,7 +24,11 @@ function normalisePath(url: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-/** The length normalisePath() gives `url`: its path without the query string and one trailing slash. */
+/**
+ * The length normalisePath() gives `url`: its path without the query string and one trailing slash. Lower-casing
+ * keeps the length of every character but U+0130, which becomes `i` plus a combining dot and so can never match
+ * the ASCII paths served.
+ */
 function pathLength(url: string): number {
   const q = url.indexOf('?');
   const end = q === -1 ? url.length : q;

@@ -31,7 +31,7 @@ describe('JSON text pieces give exactly what JSON.stringify gives', () => {
     const check = (ms: number): void => {
       if (jsonMillis(ms) !== JSON.stringify(Math.round(ms * 1000) / 1000)) wrong.push(ms);
     };
-    for (const ms of [0, -0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.081, 0.1005, 1, 1.5, 1.05, 1.005, 10.2, 999.999, 1000, 123456.789, -0.0004, -1.25, 2 ** 40 + 0.5, 9e12, 1e16, Number.NaN, Infinity]) {
+    for (const ms of [8796093022208.03, 2 ** 42 + 0.001, 2 ** 43 + 0.03, 4398046511103.999, 0, -0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.081, 0.1005, 1, 1.5, 1.05, 1.005, 10.2, 999.999, 1000, 123456.789, -0.0004, -1.25, 2 ** 40 + 0.5, 9e12, 1e16, Number.NaN, Infinity]) {
       check(ms);
     }
     let seed = 42;
@@ -43,6 +43,8 @@ describe('JSON text pieces give exactly what JSON.stringify gives', () => {
       const scale = 10 ** Math.floor(random() * 8 - 2);
       check(random() * scale);
     }
+    // Around 2^42 ms and beyond, where neighbouring microseconds start to share a double.
+    for (let e = 38; e <= 50; e++) for (let k = 0; k < 2000; k++) check(2 ** e + k * 0.001 + random() * 0.001);
     // Every microsecond of the first second.
     for (let micros = 0; micros < 1_000_000; micros++) check(micros / 1000);
     expect(wrong).toEqual([]);

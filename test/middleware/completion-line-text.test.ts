@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { Server } from 'node:http';
-import { createObservability, type ObservabilityOptions } from '../../src';
+import { createObservability, getRequestContext, type ObservabilityOptions } from '../../src';
 import { EXPRESS_VERSIONS, listen } from '../helpers/app';
 import { LogCapture } from '../helpers/log-capture';
 
@@ -49,6 +49,15 @@ describe.each(EXPRESS_VERSIONS)('completion lines as text and as objects are ide
       res.end('b');
     });
     app.get('/hang', () => undefined);
+    // Values of other types than the library sets, by code that may: written as JSON.stringify writes them.
+    app.get('/odd-id', (req: any, res: any) => {
+      req.id = 42;
+      res.send('odd');
+    });
+    app.get('/odd-trace', (_req: any, res: any) => {
+      (getRequestContext() as { traceId: unknown }).traceId = 12;
+      res.send('odd');
+    });
     app.post('/orders', (req: any, res: any) => res.status(201).json({ got: req.body }));
     app.use(obs.errorHandler);
     return { obs, app };
@@ -67,13 +76,15 @@ describe.each(EXPRESS_VERSIONS)('completion lines as text and as objects are ide
     await fetch(`${url}/slow`, { headers: { 'x-request-id': 'fixed-id-7' } });
     await fetch(`${url}/no-length`, { headers: { 'x-request-id': 'fixed-id-8' } });
     await fetch(`${url}/orders`, { method: 'POST', headers: { 'x-request-id': 'fixed-id-9', 'content-type': 'application/json' }, body: JSON.stringify({ item: 'x'.repeat(300), password: 'p' }) });
+    await fetch(`${url}/odd-id`, { headers: { 'x-request-id': 'fixed-id-11' } });
+    await fetch(`${url}/odd-trace`, { headers: { 'x-request-id': 'fixed-id-12' } });
     // A client that goes away before the answer: an aborted line.
     const controller = new AbortController();
     const hung = fetch(`${url}/hang`, { headers: { 'x-request-id': 'fixed-id-10' }, signal: controller.signal }).catch(() => undefined);
     await tick();
     controller.abort();
     await hung;
-    await capture.waitFor((lines) => lines.filter((l) => l.responseTime !== undefined).length === 10);
+    await capture.waitFor((lines) => lines.filter((l) => l.responseTime !== undefined).length === 12);
     await close();
     void server;
     await obs.close();
@@ -91,7 +102,7 @@ describe.each(EXPRESS_VERSIONS)('completion lines as text and as objects are ide
     const objects = new LogCapture();
     const fromText = await run({ ...options, logDestination: text }, text);
     const fromObjects = await run({ ...options, logDestination: metadataDestination(objects) as unknown as Writable }, objects);
-    expect(fromText).toHaveLength(10);
+    expect(fromText).toHaveLength(12);
     expect(fromText).toEqual(fromObjects);
     // The cases are really there: an error, an abort, a slow line, request fields and a trace.
     const parsed = fromText.map((t) => JSON.parse(t as string));
@@ -100,6 +111,8 @@ describe.each(EXPRESS_VERSIONS)('completion lines as text and as objects are ide
     expect(parsed.some((l) => l.slow === true)).toBe(true);
     expect(parsed.some((l) => l.userId === 'u-"1"' && l.tenant === 't\u00e9')).toBe(true);
     expect(parsed.some((l) => l.traceId === '4bf92f3577b34da6a3ce929d0e0e4736')).toBe(true);
+    expect(parsed.some((l) => l.reqId === 42)).toBe(true);
+    expect(parsed.some((l) => l.reqId === 'fixed-id-12' && l.traceId === 12)).toBe(true);
     expect(JSON.stringify(parsed)).not.toContain('secret-value');
     expect(JSON.stringify(parsed)).not.toContain('hunter2');
   });
