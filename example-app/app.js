@@ -33,7 +33,7 @@ function createApp(options = {}) {
     // Outgoing requests are timed (http_client_request_duration_seconds) and internal hosts receive traceparent and
     // x-request-id, so the called service's lines carry this request's trace and id.
     httpClient: true,
-    // The operator console (GET /console, docs/console.md) when CONSOLE_TOKEN is set: off without a token.
+    // The operator console (GET /console, docs/reference/console.md) when CONSOLE_TOKEN is set: off without a token.
     console: Boolean(process.env.CONSOLE_TOKEN),
     ...options,
   });

@@ -193,7 +193,7 @@ function assertDistinctRoutes(resolved: readonly unknown[]): void {
  * @param options - see {@link ObservabilityOptions}.
  * @throws {ObservabilityError} `OBS_ERR_OPTIONS_*` for invalid options, `OBS_ERR_ENV_INVALID_VALUE` for invalid
  *   environment variables, `OBS_ERR_LOG_FILE_UNWRITABLE`, `OBS_ERR_METRIC_CONFLICT`
- *   (see docs/errors.md).
+ *   (see docs/reference/errors.md).
  */
 export function createObservability(options: ObservabilityOptions = {}): Observability {
   // eslint-disable-next-line prefer-rest-params

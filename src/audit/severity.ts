@@ -2,7 +2,7 @@ import { ObservabilityError } from '../errors/obs-error';
 import type { AuditOutcome, AuditSeverity } from './types';
 
 /**
- * How the severity of an audit record is decided when the call does not say (see docs/audit.md): the first
+ * How the severity of an audit record is decided when the call does not say (see docs/reference/audit.md): the first
  * matching rule of the `auditSeverityRules` option, then these built-in rules, on the words of the action (split at
  * `.`, `_`, `-`, `:` and `/`, compared without case):
  *

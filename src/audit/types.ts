@@ -42,7 +42,7 @@ export interface AuditEvent {
   readonly before?: unknown;
   /** The state after the change. */
   readonly after?: unknown;
-  /** Default: classified from the action and outcome (see docs/audit.md). */
+  /** Default: classified from the action and outcome (see docs/reference/audit.md). */
   readonly severity?: AuditSeverity;
   /** Anything else, kept under `details`, redacted. */
   readonly [field: string]: unknown;

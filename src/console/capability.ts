@@ -37,7 +37,7 @@ export interface ConsoleOptions {
    * The operator console on `obs.router`: a status page at `GET <path>` (served without the token; it asks for it
    * and sends it in the Authorization header), and behind the bearer token `GET <path>/api/status`, `/api/logs`
    * (search, NDJSON export), `/api/tail` (Server-Sent Events) and `/api/stats`. Off unless given: nothing is kept,
-   * no line is copied, no timer runs. Default: off. See docs/console.md.
+   * no line is copied, no timer runs. Default: off. See docs/reference/console.md.
    */
   readonly console?: boolean | ConsoleSettings;
 }

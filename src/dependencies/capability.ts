@@ -52,15 +52,15 @@ export interface DependencyOptions {
 
 /** What the dependency helpers add to an instance. */
 export interface DependencyMembers {
-  /** Times database operations: see docs/dependencies.md. */
+  /** Times database operations: see docs/reference/dependencies.md. */
   readonly db: DbHelpers;
-  /** Counts cache hits and misses: see docs/dependencies.md. */
+  /** Counts cache hits and misses: see docs/reference/dependencies.md. */
   readonly cache: CacheHelpers;
-  /** Times LLM calls with their tokens and cost: see docs/dependencies.md. */
+  /** Times LLM calls with their tokens and cost: see docs/reference/dependencies.md. */
   readonly llm: LlmHelpers;
-  /** Runs background jobs in a context of their own: see docs/dependencies.md. */
+  /** Runs background jobs in a context of their own: see docs/reference/dependencies.md. */
   readonly jobs: JobHelpers;
-  /** Observes `ws` WebSocket servers: see docs/dependencies.md. */
+  /** Observes `ws` WebSocket servers: see docs/reference/dependencies.md. */
   readonly ws: WebSocketHelpers;
 }
 

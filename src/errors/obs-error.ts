@@ -1,6 +1,6 @@
 /**
  * Every error this library throws carries a stable `code` from {@link ERROR_CODES}.
- * The catalogue is data so that tests can prove each code is unique and documented in `docs/errors.md`.
+ * The catalogue is data so that tests can prove each code is unique and documented in `docs/reference/errors.md`.
  */
 export const ERROR_CODES = Object.freeze({
   /** The options argument is not a plain object. */
@@ -31,7 +31,7 @@ export const ERROR_CODES = Object.freeze({
 export type ObsErrorCode = keyof typeof ERROR_CODES;
 
 /**
- * The error class of this library. `code` is stable and documented in `docs/errors.md`;
+ * The error class of this library. `code` is stable and documented in `docs/reference/errors.md`;
  * `message` names the offending option or variable and, where possible, what would be valid.
  */
 export class ObservabilityError extends Error {

@@ -248,7 +248,7 @@ export function buildLogger(resolved: ResolvedLoggerOptions, redactor: Redactor,
  *
  * @param options - see {@link LoggerOptions}; all optional.
  * @returns a pino `Logger`; use `.child({ module: 'payments' })` for per-module loggers.
- * @throws {ObservabilityError} on invalid options or environment variables (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options or environment variables (see docs/reference/errors.md).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   // eslint-disable-next-line prefer-rest-params

@@ -10,7 +10,7 @@ export const OTEL_HTTP_DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ]);
 
-/** Metric names, documented in docs/metrics.md. */
+/** Metric names, documented in docs/reference/metrics.md. */
 export const METRIC_NAMES = Object.freeze({
   duration: 'http_server_request_duration_seconds',
   active: 'http_server_active_requests',

@@ -171,9 +171,9 @@ function seriesKey(name: string, labels: Labels | undefined): string {
 /**
  * Creates a percentile store. Values are kept in log-spaced buckets (relative accuracy `relativeAccuracy` on every
  * quantile), in `subWindows` rotating sub-windows covering `windowMs`; a series idle for a whole window is pruned.
- * Memory per series is bounded: see docs/metrics.md.
+ * Memory per series is bounded: see docs/reference/metrics.md.
  *
- * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options (see docs/reference/errors.md).
  */
 export function createPercentileStore(options: PercentileStoreOptions = {}): PercentileStore {
   // eslint-disable-next-line prefer-rest-params

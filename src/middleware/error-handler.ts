@@ -314,7 +314,7 @@ export function buildNotFoundHandler(resolved: ResolvedErrorHandlerOptions, logg
  * Handles thrown strings, `null` and `undefined`; when headers were already sent it delegates to Express.
  *
  * @param options - see {@link StandaloneErrorHandlerOptions}.
- * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options (see docs/reference/errors.md).
  */
 export function errorHandler(options: StandaloneErrorHandlerOptions = {}): ErrorMiddleware {
   // eslint-disable-next-line prefer-rest-params
@@ -330,7 +330,7 @@ export function errorHandler(options: StandaloneErrorHandlerOptions = {}): Error
  * handler), in the `errorFormat` chosen (JSON by default, or `application/problem+json`), with the request id.
  *
  * @param options - `errorFormat`, `errorBody`, and the logger options or `logger` (where a failing hook is logged).
- * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options (see docs/reference/errors.md).
  */
 export function notFoundHandler(options: StandaloneErrorHandlerOptions = {}) {
   // eslint-disable-next-line prefer-rest-params

@@ -516,7 +516,7 @@ export function buildHttpLogWriter(
  * 5xx lines are at `error`, 4xx and aborts at `warn`, the rest at `info`. Mount it after `requestId()`.
  *
  * @param options - see {@link HttpLoggerOptions}.
- * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options (see docs/reference/errors.md).
  */
 export function httpLogger(options: HttpLoggerOptions = {}) {
   // eslint-disable-next-line prefer-rest-params

@@ -44,7 +44,7 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
  * Headers that can never carry a request id, by why. The id is read from the request header and written to the
  * response header of the same name, so each of these would break framing, be dropped or rewritten by proxies, put
  * credentials in the logs as `reqId`, or replace a value clients, caches or browsers act on. Documented in
- * docs/configuration.md.
+ * docs/reference/configuration.md.
  */
 export const RESERVED_REQUEST_ID_HEADERS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   'it frames the message or belongs to a single connection (hop-by-hop), so a request id there would corrupt the response or be dropped by proxies':
@@ -162,7 +162,7 @@ export function buildAssignRequestId(resolved: ResolvedRequestIdOptions): Assign
  * request context (see `getRequestContext()`) that follows the request through awaits, timers and body parsing.
  *
  * @param options - see {@link RequestIdOptions}.
- * @throws {ObservabilityError} on invalid options (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options (see docs/reference/errors.md).
  */
 export function requestId(options: RequestIdOptions = {}) {
   // eslint-disable-next-line prefer-rest-params

@@ -518,7 +518,7 @@ export function trackRoute(req: IncomingMessage): void {
  * The template of the route that matched, including the patterns routers were mounted on
  * (`/tenants/:tenantId` + `/users/:id`), or undefined when no route matched. Every part comes from the
  * application's code (route and mount paths as written), never from the request's path, so clients cannot create
- * route labels; docs/metrics.md says how each kind of path is written.
+ * route labels; docs/reference/metrics.md says how each kind of path is written.
  */
 export function routeTemplate(req: RoutedRequest): string | undefined {
   const route = req.route;

@@ -258,7 +258,7 @@ export interface SlowRequestsMiddleware {
  * middleware's `http_server_slow_requests_total`.
  *
  * @param options - see {@link SlowRequestsOptions}.
- * @throws {ObservabilityError} on invalid options or environment variables (see docs/errors.md).
+ * @throws {ObservabilityError} on invalid options or environment variables (see docs/reference/errors.md).
  */
 export function slowRequests(options: SlowRequestsOptions = {}): SlowRequestsMiddleware {
   // eslint-disable-next-line prefer-rest-params

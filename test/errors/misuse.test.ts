@@ -9,9 +9,9 @@ import { errorHandler, httpLogger, httpMetrics, requestId, slowRequests } from '
 import { EXPRESS_VERSIONS, observed } from '../helpers/app';
 import { LogCapture } from '../helpers/log-capture';
 
-const DOC_PATH = resolve(__dirname, '../../docs/errors.md');
+const DOC_PATH = resolve(__dirname, '../../docs/reference/errors.md');
 
-/** The section of docs/errors.md under `## \`code\``, up to the next level-2 heading. */
+/** The section of docs/reference/errors.md under `## \`code\``, up to the next level-2 heading. */
 function docSection(code: string): string {
   const doc = readFileSync(DOC_PATH, 'utf8');
   const start = doc.indexOf(`## \`${code}\``);
@@ -125,7 +125,7 @@ describe('factories mounted without being called', () => {
     return guarded.sort();
   }
 
-  it('docs/errors.md lists exactly the factories that detect it', () => {
+  it('docs/reference/errors.md lists exactly the factories that detect it', () => {
     const guarded = guardedFactories();
     expect(guarded).toEqual(expect.arrayContaining(['createObservability', 'requestId', 'httpLogger', 'errorHandler']));
     expect(listedNames('OBS_ERR_FACTORY_USED_AS_MIDDLEWARE', 'Applies to')).toEqual(guarded);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ERROR_CODES, ObservabilityError, type ObsErrorCode } from '../../src/errors/obs-error';
 
-const DOC_PATH = resolve(__dirname, '../../docs/errors.md');
+const DOC_PATH = resolve(__dirname, '../../docs/reference/errors.md');
 const CODES = Object.keys(ERROR_CODES) as ObsErrorCode[];
 
 /** Read at test time, not import time, so a doc written in the meantime is seen. */
@@ -35,7 +35,7 @@ describe('ERROR_CODES', () => {
   });
 });
 
-describe('docs/errors.md', () => {
+describe('docs/reference/errors.md', () => {
   it('exists', () => {
     expect(existsSync(DOC_PATH)).toBe(true);
   });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-// The first examples of README.md and docs/getting-started.md, pasted into a file and run as written: the file lives
+// The first examples of README.md and docs/guides/getting-started.md, pasted into a file and run as written: the file lives
 // inside the repository so that `require('express-observability')` resolves to this package by its own name, as in
 // package-exports.test.ts (the built dist/; `npm test` builds it first).
 const root = join(__dirname, '..', '..');
@@ -74,7 +74,7 @@ function run(file: string): Running {
 
 describe.each([
   ['README.md', ''],
-  ['docs/getting-started.md', '## Quick start'],
+  ['docs/guides/getting-started.md', '## Quick start'],
 ])('the first example of %s, run as written', (file, after) => {
   let dir: string;
   beforeEach(() => {

@@ -80,7 +80,7 @@ describe('createLogger', () => {
     const err = Object.assign(new Error('upstream 401'), { config: { url: '/x', headers: { Authorization: 'Bearer leaked' } } });
     logger.error({ err }, 'upstream failed');
     const [line] = await logs.waitFor((l) => l.length === 1);
-    // Errors are written as their description (docs/logging.md#err): the request config is never written.
+    // Errors are written as their description (docs/reference/logging.md#err): the request config is never written.
     expect(line!.err).toEqual({ type: 'Error', message: 'upstream 401', url: '/x', stack: expect.any(String) });
     expect(logs.raw.join('')).not.toContain('leaked');
   });

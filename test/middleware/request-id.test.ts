@@ -173,8 +173,8 @@ describe('requestIdHeader validation', () => {
     expect(() => requestId({ requestIdHeader: header })).toThrow(/x-request-id/);
   });
 
-  it('docs/configuration.md lists exactly the reserved headers and prefixes', () => {
-    const doc = readFileSync(resolve(__dirname, '../../docs/configuration.md'), 'utf8');
+  it('docs/reference/configuration.md lists exactly the reserved headers and prefixes', () => {
+    const doc = readFileSync(resolve(__dirname, '../../docs/reference/configuration.md'), 'utf8');
     const section = doc.slice(doc.indexOf('### Reserved request id headers'), doc.indexOf('### The type of `req.id`'));
     const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Why'));
     const named = rows.filter((l) => !l.startsWith('| Families')).flatMap((l) => [...l.split(' | ')[1]!.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]!));

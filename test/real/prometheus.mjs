@@ -7,7 +7,7 @@ import { requireCommands, check, freePort, ROOT, run, start, startExampleApp, st
 
 /**
  * Lint findings on prom-client's default process metrics (collectDefaultMetrics), whose names the library does not
- * choose; documented in docs/metrics.md. Any other finding fails the check.
+ * choose; documented in docs/reference/metrics.md. Any other finding fails the check.
  */
 const KNOWN_DEFAULT_METRIC_FINDINGS = [
   'nodejs_active_handles_total non-counter metrics should not have "_total" suffix',
