@@ -77,7 +77,7 @@ export function extractBlocks(file, text = readFileSync(file, 'utf8')) {
 
 /** `METHOD /path [json body] [-> status]`, as in `request="POST /login {"a":1} -> 401"`. */
 export function parseRequest(text) {
-  const m = /^([A-Z]+)\s+(\S+)(?:\s+(.+?))?(?:\s+->\s*(\d{3}))?$/.exec(text.trim());
+  const m = /^([A-Z]+)\s+(\S+)(?:\s+(?!->)(.+?))?(?:\s+->\s*(\d{3}))?$/.exec(text.trim());
   if (m === null) throw new Error(`request "${text}" is not "METHOD /path [body] [-> status]"`);
   return { method: m[1], path: m[2], body: m[3], status: m[4] === undefined ? undefined : Number(m[4]) };
 }

@@ -38,14 +38,14 @@ if (setup === 'app' || setup === 'bare') {
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const app = express();
   const server = http.createServer(app);
-  const USER = { id: 'u-1', name: 'Ada Lovelace', email: 'ada@example.com', tenantId: 't-1', status: 'active' };
+  const USER = { id: 'u-42', name: 'Ada Lovelace', email: 'ada@example.com', tenantId: 7, status: 'active' };
   const standIns = {
     express,
     app,
     server,
     sleep,
     id: '42',
-    userId: 'u-1',
+    userId: 'u-42',
     user: USER,
     card: { number: '4111111111111111', cvc: '123' },
     prompt: 'What is observability?',
@@ -66,7 +66,7 @@ if (setup === 'app' || setup === 'bare') {
     getUser: (req, res) => res.json({ ...USER, id: req.params.id }),
     // An authentication middleware that recognised an administrator.
     requireAdmin: (req, res, next) => (library.setRequestFields({ userId: 'admin-1' }), next()),
-    authenticate: () => 'u-1',
+    authenticate: () => 'u-42',
     runExport: () => sleep(2),
     answers: { get: async () => undefined },
     queue: { publish: async () => {}, isConnected: () => true },
@@ -96,14 +96,14 @@ if (setup === 'app' || setup === 'bare') {
   };
   Object.assign(globalThis, library, standIns);
   if (setup === 'app') {
-    const obs = library.createObservability({ serviceName: 'docs' });
+    const obs = library.createObservability({ serviceName: 'orders' });
     app.use(obs.middleware);
     app.use(obs.router);
     app.use(express.json());
     globalThis.obs = obs;
     globalThis.logger = obs.logger;
   } else {
-    globalThis.logger = library.createLogger({ serviceName: 'docs' });
+    globalThis.logger = library.createLogger({ serviceName: 'orders' });
   }
   /** Called once the example has run: the application listens unless the example already started a server. */
   globalThis.__docsDone = () => {
