@@ -5,7 +5,8 @@
 //   its fence says otherwise: `<!-- example: setup=app request="GET /users/42 -> 200" -->` (setups in
 //   docs/setup.cjs). Keys: `setup` (app or bare), `express` (5, or 4,5), `request` (repeatable: METHOD /path
 //   [JSON body] [-> status]), `env` ("A=1 B=2"), `exit` (the expected exit code of a program that ends by itself),
-//   `stderr` (text its standard error must hold), `run=no` with `reason` (checked for syntax only).
+//   `stderr` (text its standard error must hold), `postgres` (DATABASE_URL names a throwaway PostgreSQL server),
+//   `run=no` with `reason` (checked for syntax only).
 // - A JSON block marked `<!-- example-output -->` is output of the example above it: each object shown must match a
 //   line the example printed, with the same field names at every depth and the same values, except fields that
 //   differ from run to run (times, ids, durations, hosts). `<!-- example-output: response -->` over an `http` block
@@ -16,16 +17,17 @@
 //   each must succeed and print something (`empty=ok` when nothing is the answer). An unmarked shell block that
 //   calls jq or promtool fails: it can run here, so it must.
 // - Every relative link and #anchor in these files must resolve.
+// DOCS_FILES=a.md,b.md checks only those files; DOCS_VERBOSE=1 prints every answer.
 // Then the same check runs on test/real/docs/broken.md, deliberately broken, and must report exactly its faults.
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join, relative, resolve } from 'node:path';
-import { check, exampleTraffic, requireCommands, ROOT, run, sleep, start, stop, tempDir, waitFor } from './lib.mjs';
+import { check, exampleTraffic, requireCommands, ROOT, run, sleep, start, startPostgres, stop, tempDir, waitFor } from './lib.mjs';
 import { brokenLinks, CODE_LANGUAGES, extractBlocks, parseRequest, SHELL_LANGUAGES } from './docs/extract.mjs';
 
 const TYPESCRIPT = '5.9.3';
 const SETUP = join(ROOT, 'test/real/docs/setup.cjs');
-const KEYS = new Set(['setup', 'express', 'request', 'env', 'exit', 'stderr', 'run', 'reason', 'shell', 'empty']);
+const KEYS = new Set(['setup', 'express', 'request', 'env', 'exit', 'stderr', 'run', 'reason', 'shell', 'empty', 'postgres']);
 /** Fields whose values differ from run to run: only their type is compared. */
 const VARYING = new Set(['seq', 'time', 'pid', 'hostname', 'reqId', 'requestId', 'parentReqId', 'responseTime', 'durationMs', 'elapsedMs', 'port', 'traceId', 'spanId', 'userAgent', 'ip', 'size', 'stack', 'hash', 'prevHash', 'at', 'timestamp', 'uptimeSeconds', 'connId', 'id']);
 const VARYING_HEADERS = new Set(['date', 'x-request-id', 'etag', 'content-length', 'keep-alive', 'connection', 'traceparent']);
@@ -87,7 +89,7 @@ async function prepare() {
       mkdirSync(at);
       writeFileSync(join(at, 'package.json'), JSON.stringify({ name: `docs-express${major}`, version: '1.0.0', private: true }));
       const extra = major === 5 ? [`typescript@${TYPESCRIPT}`, '@types/express@5', '@types/node@20'] : [];
-      await npm(['install', tarball, `express@${major}`, 'ws@8', 'prom-client', ...extra], at);
+      await npm(['install', tarball, `express@${major}`, 'ws@8', 'pg@8', 'prom-client', ...extra], at);
       projects[major] = at;
     }),
   );
@@ -125,6 +127,8 @@ async function prepare() {
   await stop(app);
   return projects;
 }
+
+let postgresUrl;
 
 /** Runs one example in a project; resolves to its failures (strings). */
 async function runExample(block, project, major) {
@@ -184,6 +188,8 @@ async function runExample(block, project, major) {
     }
   }
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, SHUTDOWN_DELAY_MS: '0', DOCS_SETUP: setup ?? '' };
+  // `postgres`: a throwaway PostgreSQL server, started once, as DATABASE_URL.
+  if (d.postgres === true) env.DATABASE_URL = await (postgresUrl ??= startPostgres());
   for (const pair of typeof d.env === 'string' ? d.env.split(/\s+/) : []) {
     const eq = pair.indexOf('=');
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
@@ -213,6 +219,7 @@ async function runExample(block, project, major) {
         });
         const text = await response.text();
         responses.push({ status: response.status, headers: response.headers, text });
+        if (process.env.DOCS_VERBOSE) console.log(`  ${r.method} ${r.path} -> ${response.status} ${text.slice(0, 2000)}`);
         if (r.status !== undefined && response.status !== r.status) failures.push(`${r.method} ${r.path} answered ${response.status}, not ${r.status}: ${text.slice(0, 300)}`);
       }
       await sleep(300); // batched log lines are written at least every 100 ms

@@ -1,7 +1,7 @@
 // Shared by the real-client checks (test/real/*.mjs): processes started here are always stopped, every wait is
 // bounded, and all traffic stays on 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,8 +12,19 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const children = new Set();
 const dirs = new Set();
 
+/** Servers that run detached from this process (PostgreSQL's postmaster), stopped by their process id. */
+const daemons = new Set();
+
 function cleanUp() {
   for (const child of children) child.kill('SIGKILL');
+  for (const pid of daemons) {
+    try {
+      process.kill(pid, 'SIGQUIT'); // PostgreSQL's immediate shutdown: its directory is removed next
+    } catch {
+      // already stopped
+    }
+  }
+  daemons.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanUp);
@@ -187,4 +198,24 @@ export async function websocketSession(url) {
     socket.on('close', resolve);
     socket.on('error', reject);
   });
+}
+
+/**
+ * A throwaway PostgreSQL server from Debian's `postgresql` binaries, in a temporary directory, on a Unix socket
+ * only (no TCP), run as the `postgres` user when this runs as root. Stopped by its process id with the rest.
+ * Resolves to a `pg` connection string.
+ */
+export async function startPostgres() {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = versions.map((v) => join('/usr/lib/postgresql', v, 'bin')).find((dir) => existsSync(join(dir, 'initdb')));
+  if (bin === undefined) throw new Error("PostgreSQL is missing: install Debian's postgresql package (apt-get install postgresql); .ci/run does");
+  const dir = tempDir('postgres');
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const as = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  const pg = (command, args) => run(as[0] ?? join(bin, command), as.length > 0 ? [...as.slice(1), join(bin, command), ...args] : args);
+  await pg('initdb', ['-D', data, '-U', 'obs', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  await pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', `-k ${dir} -c listen_addresses='' -c fsync=off`, 'start']);
+  daemons.add(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]));
+  return `postgresql://obs@/postgres?host=${encodeURIComponent(dir)}`;
 }
