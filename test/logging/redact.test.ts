@@ -766,7 +766,7 @@ function sensitiveKeyTableRows(): string[] {
 
 describe('docs/reference/logging.md lists the default sensitive keys', () => {
   it('has a table whose entries are exactly DEFAULT_SENSITIVE_KEYS, in order', () => {
-    const docs = readFileSync(join(__dirname, '..', '..', 'docs', 'logging.md'), 'utf8');
+    const docs = readFileSync(join(__dirname, '..', '..', 'docs', 'reference', 'logging.md'), 'utf8');
     const start = docs.indexOf('<!-- sensitive-keys:start -->');
     const end = docs.indexOf('<!-- sensitive-keys:end -->');
     expect(start).toBeGreaterThan(-1);
