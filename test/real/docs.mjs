@@ -29,7 +29,7 @@ const TYPESCRIPT = '5.9.3';
 const SETUP = join(ROOT, 'test/real/docs/setup.cjs');
 const KEYS = new Set(['setup', 'express', 'request', 'env', 'exit', 'stderr', 'run', 'reason', 'shell', 'empty', 'postgres']);
 /** Fields whose values differ from run to run: only their type is compared. */
-const VARYING = new Set(['seq', 'time', 'pid', 'hostname', 'reqId', 'requestId', 'parentReqId', 'responseTime', 'durationMs', 'elapsedMs', 'port', 'traceId', 'spanId', 'userAgent', 'ip', 'size', 'stack', 'hash', 'prevHash', 'at', 'timestamp', 'uptimeSeconds', 'connId', 'id']);
+const VARYING = new Set(['seq', 'time', 'pid', 'hostname', 'reqId', 'requestId', 'parentReqId', 'responseTime', 'durationMs', 'elapsedMs', 'port', 'traceId', 'spanId', 'userAgent', 'ip', 'size', 'stack', 'hash', 'prevHash', 'at', 'timestamp', 'uptimeSeconds', 'connId', 'id', 'mean', 'p50', 'p90', 'p95', 'p99', 'max', 'rss', 'heapUsed', 'heapTotal']);
 const VARYING_HEADERS = new Set(['date', 'x-request-id', 'etag', 'content-length', 'keep-alive', 'connection', 'traceparent']);
 const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd });
 
