@@ -6,4 +6,4 @@ declare const obs: import('express-observability').Observability;
 declare const logger: import('express-observability').MinimalLogger;
 declare const pool: any, redis: any, users: any, db: any, charge: any, card: any, loadOrder: any, getUser: any;
 declare const requireAdmin: any, authenticate: any, runExport: any, answers: any, queue: any, mailer: any;
-declare const openai: any, client: any, Worker: any, id: string, userId: string, user: any, prompt: string, messages: any[];
+declare const openai: any, client: any, Worker: any, user: any, prompt: string, messages: any[], sleep: (ms: number) => Promise<void>;

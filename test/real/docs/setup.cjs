@@ -1,9 +1,13 @@
 'use strict';
 // Loaded with --require into every example the docs check runs (see docs.mjs), in the consumer project that has the
-// packed tarball installed.
+// packed tarball installed. It reports to the check on file descriptor 3, one JSON object a line.
 //
-// Always: every server the example starts listens on 127.0.0.1 and a free port, whatever the example asks for, and
-// its port is reported on file descriptor 3 so the check can send the example's requests.
+// Always:
+// - every server the example starts listens on 127.0.0.1 and a free port, whatever the example asks for, and its
+//   port is reported (`setup: true` for the setup's own server);
+// - every route the example defines on an Express app (`app.get(path, ...)`, `app.post`, ...) is reported, and so is
+//   each call of its handler, so the check can tell a route that was never requested;
+// - an uncaught exception (an unhandled rejection included) is reported, whatever handles it afterwards.
 //
 // With DOCS_SETUP=app or bare, an example that is a fragment runs as part of an application: the names it uses
 // without defining them are globals set here (the example's own declarations shadow them), and once it has run the
@@ -12,9 +16,12 @@
 // the example builds its own. Both: `server` (an http.Server of `app`), every export of the library, and the
 // application's own objects the examples assume (a database pool, a cache client, an LLM client, a queue...), which
 // answer like the real ones with fixed data and are the only stand-ins: the library itself always runs for real.
+// Modules are loaded from the example's project (the packed library, its Express major), never from this repository.
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
+const { createRequire } = require('node:module');
+const path = require('node:path');
 
 const report = (message) => {
   try {
@@ -24,28 +31,70 @@ const report = (message) => {
   }
 };
 
+process.on('uncaughtExceptionMonitor', (err, origin) => {
+  report({ fault: `${origin}: ${err?.stack ?? String(err)}` });
+});
+
+/** The setup's app: a server that serves it is where the example's requests go. */
+let setupApp;
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function docsListen(...args) {
   const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
-  this.once('listening', () => report({ listening: this.address().port }));
+  this.once('listening', () => report({ listening: this.address().port, app: setupApp !== undefined && this.listeners('request').includes(setupApp) }));
   return callback === undefined ? listen.call(this, 0, '127.0.0.1') : listen.call(this, 0, '127.0.0.1', callback);
 };
 
+const projectRequire = createRequire(path.join(process.cwd(), 'example.js'));
+let express;
+try {
+  express = projectRequire('express');
+} catch {
+  express = undefined;
+}
+
+if (express !== undefined) {
+  // Routes of the example: reported when defined, and when their handler runs. Handlers keep their arity (Express
+  // tells error handlers by it).
+  const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'all'];
+  for (const method of METHODS) {
+    const original = express.application[method];
+    express.application[method] = function docsRoute(...args) {
+      const routePath = args[0];
+      const isRoute = args.length >= 2 && (typeof routePath === 'string' || routePath instanceof RegExp || Array.isArray(routePath));
+      const last = args[args.length - 1];
+      if (isRoute && typeof last === 'function' && !globalThis.__docsSetupRoutes) {
+        const key = `${method.toUpperCase()} ${String(routePath)}`;
+        report({ route: key });
+        const wrapped =
+          last.length >= 4
+            ? function (err, req, res, next) {
+                report({ called: key });
+                return last.call(this, err, req, res, next);
+              }
+            : function (req, res, next) {
+                report({ called: key });
+                return last.call(this, req, res, next);
+              };
+        args[args.length - 1] = wrapped;
+      }
+      return original.apply(this, args);
+    };
+  }
+}
+
 const setup = process.env.DOCS_SETUP;
 if (setup === 'app' || setup === 'bare') {
-  const express = require('express');
-  const library = require('express-observability');
+  const library = projectRequire('express-observability');
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const app = express();
   const server = http.createServer(app);
+  setupApp = app;
   const USER = { id: 'u-42', name: 'Ada Lovelace', email: 'ada@example.com', tenantId: 7, status: 'active' };
   const standIns = {
     express,
     app,
     server,
     sleep,
-    id: '42',
-    userId: 'u-42',
     user: USER,
     card: { number: '4111111111111111', cvc: '123' },
     prompt: 'What is observability?',
@@ -87,10 +136,14 @@ if (setup === 'app' || setup === 'bare') {
         }),
       },
     },
-    // A BullMQ Worker: runs its processor once on one job.
+    // A BullMQ Worker: runs its processor once on one job; a processor that fails is a fault of the example.
     Worker: class Worker {
       constructor(queue, processor) {
-        setImmediate(() => Promise.resolve(processor({ id: 'job-1', name: queue, data: { requestId: 'req-1' }, attemptsMade: 0, opts: { attempts: 3 } })).catch(() => {}));
+        setImmediate(() =>
+          Promise.resolve()
+            .then(() => processor({ id: 'job-1', name: queue, data: { requestId: 'req-1' }, attemptsMade: 0, opts: { attempts: 3 } }))
+            .catch((err) => report({ fault: `the Worker's processor failed: ${err?.stack ?? err}` })),
+        );
       }
     },
   };
@@ -105,15 +158,16 @@ if (setup === 'app' || setup === 'bare') {
   } else {
     globalThis.logger = library.createLogger({ serviceName: 'orders' });
   }
-  /** Called once the example has run: the application listens unless the example already started a server. */
+  /** Called once the example has run: the application listens unless the example already made a server of it. */
   globalThis.__docsDone = () => {
+    globalThis.__docsSetupRoutes = true;
     if (setup === 'app') app.use(globalThis.obs.errorHandler);
-    if (!server.listening && !globalThis.__docsListening) server.listen();
+    if (!appListening) server.listen();
   };
-  server.once('listening', () => (globalThis.__docsListening = true));
+  let appListening = false;
   const listenOf = net.Server.prototype.listen;
   net.Server.prototype.listen = function trackListen(...args) {
-    globalThis.__docsListening = true;
+    if (this.listeners('request').includes(app)) appListening = true;
     return listenOf.apply(this, args);
   };
 }
