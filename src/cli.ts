@@ -81,7 +81,7 @@ export async function main(argv: readonly string[], out: (text: string) => void 
   }
   for (const cut of result.interrupted) out(`note: ${cut.file}:${cut.line}: the rest of a write cut by a crash; the record after it continues the chain\n`);
   if (result.problem === undefined) {
-    out(`OK: ${result.records} audit record(s) in ${paths.length} file(s) check\n`);
+    out(`OK: ${result.records} audit record(s) in ${paths.length} file(s) checked\n`);
     return 0;
   }
   const p = result.problem;

@@ -136,7 +136,7 @@ describe('the verify-audit command', () => {
     const out: string[] = [];
     const err: string[] = [];
     expect(await main(['verify-audit', file], (t) => out.push(t), (t) => err.push(t))).toBe(0);
-    expect(out.join('')).toContain('OK: 4 audit record(s) in 1 file(s) check');
+    expect(out.join('')).toContain('OK: 4 audit record(s) in 1 file(s) checked');
     const tampered = write([lines[0]!, lines[2]!, lines[3]!]);
     expect(await main(['verify-audit', tampered], (t) => out.push(t), (t) => err.push(t))).toBe(1);
     expect(err.join('')).toContain(`DELETED: ${tampered}:2: 1 record(s) missing between 1 and 3`);
