@@ -28,7 +28,7 @@
 // Then the same check runs on test/real/docs/broken.md, deliberately broken, and must report exactly its faults.
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { check, exampleTraffic, requireCommands, ROOT, run, sleep, start, startPostgres, stop, tempDir, waitFor } from './lib.mjs';
 import { brokenLinks, CODE_LANGUAGES, extractBlocks, parseRequest, SHELL_LANGUAGES } from './docs/extract.mjs';
 
